@@ -1,0 +1,410 @@
+//! The one config schema of tamis, read from TOML, YAML or JSON, identical for host, edge and browser.
+//!
+//! A config lists the steps to run, in order, and carries one section of options per step. Every section
+//! has the published defaults, so an empty file is a valid config. Unknown keys and bad values are errors
+//! that name the key's dotted path, because a silently ignored typo in a threshold is a silently wrong
+//! dataset.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::fingerprint::FingerprintConfig;
+use crate::html::HtmlConfig;
+use crate::language::LanguageConfig;
+use crate::normalize::NormalizeConfig;
+use crate::pii::PiiConfig;
+use crate::quality::QualityConfig;
+use crate::tokens::TokensConfig;
+
+/// The steps a pipeline can run. The serde names are the names used in configs, checks and reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepName {
+    Html,
+    Normalize,
+    Pii,
+    GopherRepetition,
+    GopherQuality,
+    C4Quality,
+    FinewebQuality,
+    Heuristics,
+    QualityScore,
+    Language,
+    Tokens,
+    Fingerprint,
+}
+
+impl StepName {
+    pub const ALL: [StepName; 12] = [
+        StepName::Html,
+        StepName::Normalize,
+        StepName::Pii,
+        StepName::GopherRepetition,
+        StepName::GopherQuality,
+        StepName::C4Quality,
+        StepName::FinewebQuality,
+        StepName::Heuristics,
+        StepName::QualityScore,
+        StepName::Language,
+        StepName::Tokens,
+        StepName::Fingerprint,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepName::Html => "html",
+            StepName::Normalize => "normalize",
+            StepName::Pii => "pii",
+            StepName::GopherRepetition => "gopher_repetition",
+            StepName::GopherQuality => "gopher_quality",
+            StepName::C4Quality => "c4_quality",
+            StepName::FinewebQuality => "fineweb_quality",
+            StepName::Heuristics => "heuristics",
+            StepName::QualityScore => "quality_score",
+            StepName::Language => "language",
+            StepName::Tokens => "tokens",
+            StepName::Fingerprint => "fingerprint",
+        }
+    }
+
+    /// Steps that rewrite the text. PII spans are byte ranges in the output text, so none of these may
+    /// run after `pii`.
+    pub fn rewrites_text(self) -> bool {
+        matches!(self, StepName::Html | StepName::Normalize | StepName::C4Quality)
+    }
+}
+
+impl std::fmt::Display for StepName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a run reads and writes. The core never touches files; it only carries these so that one file
+/// configures the whole job, and the bulk host reads them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IoConfig {
+    /// Files, directories or globs of JSONL(.gz/.zst) or Parquet.
+    pub input: Vec<String>,
+    pub output: Option<String>,
+    /// Worker threads; all cores when unset.
+    pub workers: Option<usize>,
+    /// `wasm` (the sandboxed component, default) or `native`.
+    pub engine: Option<String>,
+    pub id_key: String,
+    pub text_key: String,
+    /// Field holding raw HTML, for datasets of pages rather than extracted text.
+    pub html_key: Option<String>,
+    pub url_key: Option<String>,
+}
+
+impl Default for IoConfig {
+    fn default() -> Self {
+        Self {
+            input: Vec::new(),
+            output: None,
+            workers: None,
+            engine: None,
+            id_key: "id".into(),
+            text_key: "text".into(),
+            html_key: None,
+            url_key: Some("url".into()),
+        }
+    }
+}
+
+/// The whole config. See the README for a full example with every default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The steps to run, in order.
+    pub steps: Vec<StepName>,
+    /// Run every configured rule even after one failed, so that all reasons are visible at once.
+    /// The verdict and reason are the same either way: the first failed check.
+    pub evaluate_all: bool,
+    pub html: HtmlConfig,
+    pub normalize: NormalizeConfig,
+    pub pii: PiiConfig,
+    pub quality: QualityConfig,
+    pub language: LanguageConfig,
+    pub tokens: TokensConfig,
+    pub fingerprint: FingerprintConfig,
+    pub io: IoConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            steps: vec![
+                StepName::Html,
+                StepName::Normalize,
+                StepName::Language,
+                StepName::GopherRepetition,
+                StepName::GopherQuality,
+                StepName::C4Quality,
+                StepName::FinewebQuality,
+                StepName::Pii,
+                StepName::Fingerprint,
+            ],
+            evaluate_all: false,
+            html: HtmlConfig::default(),
+            normalize: NormalizeConfig::default(),
+            pii: PiiConfig::default(),
+            quality: QualityConfig::default(),
+            language: LanguageConfig::default(),
+            tokens: TokensConfig::default(),
+            fingerprint: FingerprintConfig::default(),
+            io: IoConfig::default(),
+        }
+    }
+}
+
+/// The syntaxes a config may be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigFormat {
+    Toml,
+    Yaml,
+    Json,
+}
+
+impl ConfigFormat {
+    /// The format a file name implies (`.toml`, `.yaml`/`.yml`, `.json`).
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".toml") {
+            Some(Self::Toml)
+        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            Some(Self::Yaml)
+        } else if lower.ends_with(".json") {
+            Some(Self::Json)
+        } else {
+            None
+        }
+    }
+
+    pub fn parse_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "toml" => Some(Self::Toml),
+            "yaml" | "yml" => Some(Self::Yaml),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+impl Config {
+    /// Parses and validates a config in the given syntax.
+    pub fn parse(source: &str, format: ConfigFormat) -> Result<Self, ConfigError> {
+        let config: Config = match format {
+            ConfigFormat::Toml => {
+                let de = toml::Deserializer::parse(source)
+                    .map_err(|e| ConfigError::new(".", format!("TOML syntax: {}", one_line(e.message()))))?;
+                serde_path_to_error::deserialize(de).map_err(|e| {
+                    let message = e.inner().message().to_string();
+                    path_error(e.path(), &message)
+                })?
+            }
+            ConfigFormat::Yaml => {
+                let de = serde_yaml_ng::Deserializer::from_str(source);
+                serde_path_to_error::deserialize(de).map_err(|e| {
+                    let message = e.inner().to_string();
+                    path_error(e.path(), &message)
+                })?
+            }
+            ConfigFormat::Json => {
+                let mut de = serde_json::Deserializer::from_str(source);
+                let config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+                    let message = e.inner().to_string();
+                    path_error(e.path(), &message)
+                })?;
+                de.end().map_err(|e| ConfigError::new(".", format!("JSON syntax: {e}")))?;
+                config
+            }
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn from_toml(source: &str) -> Result<Self, ConfigError> {
+        Self::parse(source, ConfigFormat::Toml)
+    }
+
+    pub fn from_yaml(source: &str) -> Result<Self, ConfigError> {
+        Self::parse(source, ConfigFormat::Yaml)
+    }
+
+    pub fn from_json(source: &str) -> Result<Self, ConfigError> {
+        Self::parse(source, ConfigFormat::Json)
+    }
+
+    /// Writes the config back in the given syntax; parsing the result gives an equal config.
+    pub fn render(&self, format: ConfigFormat) -> Result<String, ConfigError> {
+        match format {
+            ConfigFormat::Toml => {
+                toml::to_string_pretty(self).map_err(|e| ConfigError::new(".", e.to_string()))
+            }
+            ConfigFormat::Yaml => serde_yaml_ng::to_string(self).map_err(|e| ConfigError::new(".", e.to_string())),
+            ConfigFormat::Json => {
+                serde_json::to_string_pretty(self).map_err(|e| ConfigError::new(".", e.to_string()))
+            }
+        }
+    }
+
+    /// Checks what serde cannot: ranges, step order, repeated steps.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            if !seen.insert(*step) {
+                return Err(ConfigError::new(format!("steps[{i}]"), format!("step `{step}` is listed twice")));
+            }
+        }
+        if let Some(pii_at) = self.steps.iter().position(|s| *s == StepName::Pii) {
+            if let Some((i, later)) =
+                self.steps.iter().enumerate().skip(pii_at + 1).find(|(_, s)| s.rewrites_text())
+            {
+                return Err(ConfigError::new(
+                    format!("steps[{i}]"),
+                    format!(
+                        "`{later}` rewrites the text, so it must come before `pii` (PII spans are positions in the output text)"
+                    ),
+                ));
+            }
+        }
+        self.html.validate("html")?;
+        self.normalize.validate("normalize")?;
+        self.pii.validate("pii")?;
+        self.quality.validate("quality")?;
+        self.language.validate("language")?;
+        self.tokens.validate("tokens")?;
+        self.fingerprint.validate("fingerprint")?;
+        if self.io.workers == Some(0) {
+            return Err(ConfigError::new("io.workers", "expected at least 1 worker, got 0"));
+        }
+        if let Some(engine) = &self.io.engine {
+            if engine != "wasm" && engine != "native" {
+                return Err(ConfigError::new(
+                    "io.engine",
+                    format!("expected \"wasm\" or \"native\", got {engine:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn path_error(path: &serde_path_to_error::Path, message: &str) -> ConfigError {
+    let path = path.to_string();
+    ConfigError::new(if path.is_empty() { ".".to_string() } else { path }, reword(&one_line(message)))
+}
+
+/// Turns serde's "invalid type: string \"fifty\", expected usize" into the plainer
+/// `expected integer, got "fifty"`, and drops the line/column noise some parsers append.
+fn reword(message: &str) -> String {
+    let message = match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            if let Some((got, expected)) = rest.rsplit_once(", expected ") {
+                return format!("expected {}, got {}", plain_expected(expected), plain_got(got));
+            }
+        }
+    }
+    message.to_string()
+}
+
+fn plain_expected(expected: &str) -> String {
+    match expected {
+        "usize" | "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "isize" | "an integer" => {
+            "integer".into()
+        }
+        "f32" | "f64" | "a float" => "number".into(),
+        "a boolean" => "boolean".into(),
+        "a string" => "string".into(),
+        "a sequence" => "list".into(),
+        other => other.to_string(),
+    }
+}
+
+fn plain_got(got: &str) -> String {
+    for (prefix, strip_ticks) in [
+        ("string ", false),
+        ("integer ", true),
+        ("floating point ", true),
+        ("boolean ", true),
+    ] {
+        if let Some(rest) = got.strip_prefix(prefix) {
+            return if strip_ticks { rest.trim_matches('`').to_string() } else { rest.to_string() };
+        }
+    }
+    got.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_default_config() {
+        assert_eq!(Config::from_toml("").unwrap(), Config::default());
+        assert_eq!(Config::from_json("{}").unwrap(), Config::default());
+        assert_eq!(Config::from_yaml("{}").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn bad_values_name_their_path() {
+        let err = Config::from_toml("[quality.gopher]\nmin_doc_words = \"fifty\"\n").unwrap_err();
+        assert_eq!(err.to_string(), "quality.gopher.min_doc_words: expected integer, got \"fifty\"");
+        let err = Config::from_yaml("quality:\n  gopher:\n    min_doc_words: fifty\n").unwrap_err();
+        assert_eq!(err.to_string(), "quality.gopher.min_doc_words: expected integer, got \"fifty\"");
+        let err = Config::from_json(r#"{"quality": {"gopher": {"min_doc_words": "fifty"}}}"#).unwrap_err();
+        assert_eq!(err.to_string(), "quality.gopher.min_doc_words: expected integer, got \"fifty\"");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err = Config::from_toml("[normalize]\nfrom = \"nfc\"\n").unwrap_err();
+        assert_eq!(err.path, "normalize.from");
+        assert!(err.message.contains("unknown field `from`"), "{err}");
+        let err = Config::from_toml("stepz = []").unwrap_err();
+        assert!(err.message.contains("unknown field `stepz`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_steps_list_the_valid_ones() {
+        let err = Config::from_toml("steps = [\"normalize\", \"gopher\"]").unwrap_err();
+        assert_eq!(err.path, "steps[1]");
+        assert!(err.message.contains("gopher_quality"), "{err}");
+    }
+
+    #[test]
+    fn text_rewriting_steps_must_precede_pii() {
+        let err = Config::from_toml("steps = [\"pii\", \"normalize\"]").unwrap_err();
+        assert_eq!(err.path, "steps[1]");
+        let err = Config::from_toml("steps = [\"pii\", \"pii\"]").unwrap_err();
+        assert!(err.message.contains("twice"));
+    }
+
+    #[test]
+    fn syntax_errors_are_reported() {
+        let err = Config::from_toml("steps = [").unwrap_err();
+        assert!(err.message.starts_with("TOML syntax"), "{err}");
+        assert!(Config::from_json("{} trailing").is_err());
+    }
+
+    #[test]
+    fn every_format_round_trips() {
+        let config = Config { evaluate_all: true, ..Config::default() };
+        for format in [ConfigFormat::Toml, ConfigFormat::Yaml, ConfigFormat::Json] {
+            let text = config.render(format).unwrap();
+            assert_eq!(Config::parse(&text, format).unwrap(), config, "{format:?}:\n{text}");
+        }
+    }
+}

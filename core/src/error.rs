@@ -1,0 +1,36 @@
+//! Typed errors. Each one names where the problem is (a config key's path, a document's id) so the
+//! runtimes can show it to the user without adding guesswork.
+
+use thiserror::Error;
+
+/// A config that cannot be used, with the dotted path of the offending key
+/// (`quality.gopher.min_doc_words: expected integer, got "fifty"`).
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("{path}: {message}")]
+pub struct ConfigError {
+    /// Dotted path of the key, `.` for the document root.
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { path: path.into(), message: message.into() }
+    }
+}
+
+/// A document that could not be judged at all (as opposed to one that was judged and dropped).
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("document {id}: {message}")]
+pub struct DocumentError {
+    pub id: String,
+    pub message: String,
+}
+
+/// Failure of one step on one document, turned into a [`DocumentError`] by the pipeline.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("{step}: {message}")]
+pub struct StepError {
+    pub step: &'static str,
+    pub message: String,
+}
