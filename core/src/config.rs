@@ -114,6 +114,68 @@ impl Default for IoConfig {
     }
 }
 
+/// One source of stage 1 (`tamis sample`): where its records are and how much of the mix it makes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleSource {
+    /// Names the output folder `RAW/<name>/`.
+    pub name: String,
+    /// Files, directories or globs.
+    pub path: Vec<String>,
+    /// Relative weight; counts are proportional to it.
+    pub weight: f64,
+    /// The source's own configuration name (a dataset subset, a crawl), carried into each record's metadata.
+    #[serde(default)]
+    pub config: Option<String>,
+}
+
+/// Stage 1: draw a weighted sample of raw sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SampleConfig {
+    pub datasets: Vec<SampleSource>,
+    pub target_samples: u64,
+    pub seed: u64,
+    /// Where the raw sample goes (`RAW`).
+    pub output: String,
+}
+
+impl Default for SampleConfig {
+    fn default() -> Self {
+        Self { datasets: Vec::new(), target_samples: 0, seed: 42, output: "RAW".into() }
+    }
+}
+
+impl SampleConfig {
+    pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
+        let mut names = std::collections::HashSet::new();
+        for (i, d) in self.datasets.iter().enumerate() {
+            if !(d.weight.is_finite() && d.weight > 0.0) {
+                return Err(ConfigError::new(
+                    format!("{path}.datasets[{i}].weight"),
+                    format!("expected a positive number, got {}", d.weight),
+                ));
+            }
+            if d.name.is_empty() || d.name.contains(['/', '\\']) || d.name.starts_with('.') {
+                return Err(ConfigError::new(
+                    format!("{path}.datasets[{i}].name"),
+                    format!("expected a folder name, got {:?}", d.name),
+                ));
+            }
+            if !names.insert(d.name.as_str()) {
+                return Err(ConfigError::new(
+                    format!("{path}.datasets[{i}].name"),
+                    format!("dataset name {:?} is used twice", d.name),
+                ));
+            }
+            if d.path.is_empty() {
+                return Err(ConfigError::new(format!("{path}.datasets[{i}].path"), "expected at least one path"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The whole config. See the README for a full example with every default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -131,6 +193,7 @@ pub struct Config {
     pub tokens: TokensConfig,
     pub fingerprint: FingerprintConfig,
     pub io: IoConfig,
+    pub sample: SampleConfig,
 }
 
 impl Default for Config {
@@ -156,6 +219,7 @@ impl Default for Config {
             tokens: TokensConfig::default(),
             fingerprint: FingerprintConfig::default(),
             io: IoConfig::default(),
+            sample: SampleConfig::default(),
         }
     }
 }
@@ -279,6 +343,7 @@ impl Config {
         self.language.validate("language")?;
         self.tokens.validate("tokens")?;
         self.fingerprint.validate("fingerprint")?;
+        self.sample.validate("sample")?;
         if self.io.workers == Some(0) {
             return Err(ConfigError::new("io.workers", "expected at least 1 worker, got 0"));
         }

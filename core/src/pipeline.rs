@@ -155,6 +155,26 @@ impl Pipeline {
     /// Judges one document. `Err` only when the document cannot be judged at all (no text to judge, a
     /// step that could not run); a judged document is an `Ok` outcome whether kept or dropped.
     pub fn process(&self, doc: &Document) -> Result<Outcome, DocumentError> {
+        self.run(doc, None)
+    }
+
+    /// Like [`Pipeline::process`], and adds the time each step took to `step_nanos` (one slot per configured
+    /// step, in order). The core reads no clock of its own: the runtime lends one (`clock` returns
+    /// nanoseconds of any monotonic clock), and the outcome does not depend on it.
+    pub fn process_timed(
+        &self,
+        doc: &Document,
+        clock: &dyn Fn() -> u64,
+        step_nanos: &mut [u64],
+    ) -> Result<Outcome, DocumentError> {
+        self.run(doc, Some((clock, step_nanos)))
+    }
+
+    fn run(
+        &self,
+        doc: &Document,
+        mut timing: Option<(&dyn Fn() -> u64, &mut [u64])>,
+    ) -> Result<Outcome, DocumentError> {
         let has_html_step = self.config.steps.contains(&StepName::Html);
         let (text, html) = match (&doc.text, &doc.html) {
             (_, Some(html)) if has_html_step => (String::new(), Some(html.clone())),
@@ -175,10 +195,16 @@ impl Pipeline {
         let mut draft = Draft::new(doc.id.clone(), text).with_evaluate_all(self.config.evaluate_all);
         draft.html = html;
         draft.url = doc.url.clone();
-        for step in &self.steps {
+        for (i, step) in self.steps.iter().enumerate() {
             draft.enter(step.name());
-            step.run(&mut draft)
-                .map_err(|e| DocumentError { id: doc.id.clone(), message: e.to_string() })?;
+            let started = timing.as_ref().map(|(clock, _)| clock());
+            let result = step.run(&mut draft);
+            if let (Some(started), Some((clock, nanos))) = (started, timing.as_mut()) {
+                if let Some(slot) = nanos.get_mut(i) {
+                    *slot += clock().saturating_sub(started);
+                }
+            }
+            result.map_err(|e| DocumentError { id: doc.id.clone(), message: e.to_string() })?;
             if !self.config.evaluate_all && draft.first_failure().is_some() {
                 break;
             }
