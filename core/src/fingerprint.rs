@@ -1,26 +1,115 @@
-//! STUB — to be replaced by the real implementation of this step.
+//! Fingerprints for deduplication: an exact content hash and a MinHash signature.
+//!
+//! They are computed in the core, not in the dedup job, so that a page judged at the edge, in the browser
+//! or in bulk carries the very same fingerprint, and a later global dedup can compare them without the
+//! text.
+//!
+//! Both work on a *simplified* text: lower case, every character that is neither alphanumeric nor
+//! whitespace removed, whitespace runs collapsed to one space. So the exact hash already unites copies
+//! that differ only in case, punctuation or spacing, and shingles do not depend on how a quote was typed.
+//!
+//! MinHash follows the usual definition (Broder 1997; the LSH banding of Leskovec et al., *Mining of
+//! Massive Datasets*, ch. 3): each word `n`-gram (shingle) is hashed to 64 bits with xxh3, and each of
+//! `bands * rows` permutations `h -> (a*h + b) mod p`, with `p = 2^61 - 1` and `a`, `b` drawn from the
+//! seed, keeps its minimum over the shingles. The product is computed exactly in 128 bits.
 
 use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 use crate::config::StepName;
 use crate::error::{ConfigError, StepError};
+use crate::outcome::Hashes;
 use crate::pipeline::{Draft, Step};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+const MERSENNE_61: u64 = (1 << 61) - 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct FingerprintConfig {}
+pub struct FingerprintConfig {
+    /// Words per shingle.
+    pub shingle_size: usize,
+    /// LSH bands; two documents become candidates when one whole band agrees.
+    pub bands: usize,
+    /// Hashes per band.
+    pub rows: usize,
+    /// Seeds the permutations: signatures are only comparable under the same seed.
+    pub seed: u64,
+}
+
+impl Default for FingerprintConfig {
+    fn default() -> Self {
+        Self { shingle_size: 5, bands: 14, rows: 8, seed: 1 }
+    }
+}
 
 impl FingerprintConfig {
-    pub fn validate(&self, _path: &str) -> Result<(), ConfigError> {
+    pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
+        if self.shingle_size == 0 {
+            return Err(ConfigError::new(format!("{path}.shingle_size"), "must be at least 1"));
+        }
+        if self.bands == 0 || self.rows == 0 {
+            return Err(ConfigError::new(format!("{path}.bands"), "bands and rows must both be at least 1"));
+        }
+        if self.bands * self.rows > 4096 {
+            return Err(ConfigError::new(
+                format!("{path}.rows"),
+                format!("bands * rows = {} is more than 4096 hashes", self.bands * self.rows),
+            ));
+        }
         Ok(())
     }
 }
 
-pub struct Fingerprint;
+/// The `fingerprint` step: records [`Hashes`] and never drops a document.
+pub struct Fingerprint {
+    shingle_size: usize,
+    permutations: Vec<(u64, u64)>,
+}
 
 impl Fingerprint {
-    pub fn new(_config: &FingerprintConfig) -> Result<Self, ConfigError> {
-        Ok(Self)
+    pub fn new(config: &FingerprintConfig) -> Result<Self, ConfigError> {
+        config.validate("fingerprint")?;
+        let mut state = config.seed;
+        let mut next = || splitmix64(&mut state);
+        let permutations = (0..config.bands * config.rows)
+            .map(|_| {
+                // `a` must be non-zero for the map to be a permutation of the field.
+                let a = next() % (MERSENNE_61 - 1) + 1;
+                let b = next() % MERSENNE_61;
+                (a, b)
+            })
+            .collect();
+        Ok(Self { shingle_size: config.shingle_size, permutations })
+    }
+
+    /// The hashes of a text.
+    pub fn hashes(&self, text: &str) -> Hashes {
+        let simple = simplify(text);
+        let exact = format!("{:032x}", xxh3_128(simple.as_bytes()));
+        let mut minhash = vec![u64::MAX; self.permutations.len()];
+        let words: Vec<&str> = simple.split(' ').filter(|w| !w.is_empty()).collect();
+        if !words.is_empty() {
+            // A text shorter than one shingle is one shingle of all its words.
+            let n = self.shingle_size.min(words.len());
+            let mut shingle = String::new();
+            for window in words.windows(n) {
+                shingle.clear();
+                for (i, w) in window.iter().enumerate() {
+                    if i > 0 {
+                        shingle.push(' ');
+                    }
+                    shingle.push_str(w);
+                }
+                let h = xxh3_64(shingle.as_bytes()) % MERSENNE_61;
+                for (slot, &(a, b)) in minhash.iter_mut().zip(&self.permutations) {
+                    let v = permute(a, b, h);
+                    if v < *slot {
+                        *slot = v;
+                    }
+                }
+            }
+        }
+        Hashes { exact, minhash }
     }
 }
 
@@ -29,7 +118,106 @@ impl Step for Fingerprint {
         StepName::Fingerprint
     }
 
-    fn run(&self, _draft: &mut Draft) -> Result<(), StepError> {
+    fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
+        draft.hashes = Some(self.hashes(&draft.text));
         Ok(())
+    }
+}
+
+/// Lower case, alphanumerics and single spaces only.
+pub fn simplify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.extend(c.to_lowercase());
+        } else if c.is_whitespace() {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+fn permute(a: u64, b: u64, h: u64) -> u64 {
+    ((a as u128 * h as u128 + b as u128) % MERSENNE_61 as u128) as u64
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014): a tiny, well-mixed generator, enough to derive permutation
+/// parameters from a seed identically on every platform.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp() -> Fingerprint {
+        Fingerprint::new(&FingerprintConfig::default()).unwrap()
+    }
+
+    fn jaccard_estimate(a: &Hashes, b: &Hashes) -> f64 {
+        let same = a.minhash.iter().zip(&b.minhash).filter(|(x, y)| x == y).count();
+        same as f64 / a.minhash.len() as f64
+    }
+
+    const TEXT: &str = "The quick brown fox jumps over the lazy dog while the farmer sleeps under an old oak \
+        tree near the river, dreaming of rain that would finally end the long dry summer in the valley.";
+
+    #[test]
+    fn exact_hash_ignores_case_punctuation_and_spacing() {
+        let f = fp();
+        let a = f.hashes("Hello, World!  How are you?");
+        let b = f.hashes("hello world\nhow ARE you");
+        assert_eq!(a.exact, b.exact);
+        assert_ne!(a.exact, f.hashes("hello world how are we").exact);
+        assert_eq!(a.exact.len(), 32);
+    }
+
+    #[test]
+    fn signature_has_bands_times_rows_values() {
+        assert_eq!(fp().hashes(TEXT).minhash.len(), 14 * 8);
+        let small = Fingerprint::new(&FingerprintConfig { bands: 3, rows: 2, ..Default::default() }).unwrap();
+        assert_eq!(small.hashes(TEXT).minhash.len(), 6);
+    }
+
+    #[test]
+    fn near_copies_share_most_of_the_signature_and_unrelated_texts_do_not() {
+        let f = fp();
+        let original = f.hashes(TEXT);
+        let edited = f.hashes(&TEXT.replace("lazy", "sleepy"));
+        let other = f.hashes("Completely different words about databases, indexes and the cost of random disk seeks.");
+        assert!(jaccard_estimate(&original, &edited) > 0.5);
+        assert!(jaccard_estimate(&original, &other) < 0.1);
+    }
+
+    #[test]
+    fn seed_changes_the_signature_but_not_the_exact_hash() {
+        let other = Fingerprint::new(&FingerprintConfig { seed: 7, ..Default::default() }).unwrap();
+        let (a, b) = (fp().hashes(TEXT), other.hashes(TEXT));
+        assert_eq!(a.exact, b.exact);
+        assert_ne!(a.minhash, b.minhash);
+        assert_eq!(fp().hashes(TEXT), a, "same seed, same bytes");
+    }
+
+    #[test]
+    fn empty_and_tiny_texts_are_fingerprinted() {
+        let f = fp();
+        assert!(f.hashes("").minhash.iter().all(|&v| v == u64::MAX));
+        assert!(f.hashes("two words").minhash.iter().all(|&v| v < MERSENNE_61));
+    }
+
+    #[test]
+    fn bad_shapes_are_rejected_with_their_path() {
+        let err = FingerprintConfig { shingle_size: 0, ..Default::default() }.validate("fingerprint").unwrap_err();
+        assert_eq!(err.path, "fingerprint.shingle_size");
     }
 }
