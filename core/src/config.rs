@@ -70,7 +70,10 @@ impl StepName {
     /// Steps that rewrite the text. PII spans are byte ranges in the output text, so none of these may
     /// run after `pii`.
     pub fn rewrites_text(self) -> bool {
-        matches!(self, StepName::Html | StepName::Normalize | StepName::C4Quality)
+        matches!(
+            self,
+            StepName::Html | StepName::Normalize | StepName::C4Quality
+        )
     }
 }
 
@@ -142,7 +145,12 @@ pub struct SampleConfig {
 
 impl Default for SampleConfig {
     fn default() -> Self {
-        Self { datasets: Vec::new(), target_samples: 0, seed: 42, output: "RAW".into() }
+        Self {
+            datasets: Vec::new(),
+            target_samples: 0,
+            seed: 42,
+            output: "RAW".into(),
+        }
     }
 }
 
@@ -169,7 +177,10 @@ impl SampleConfig {
                 ));
             }
             if d.path.is_empty() {
-                return Err(ConfigError::new(format!("{path}.datasets[{i}].path"), "expected at least one path"));
+                return Err(ConfigError::new(
+                    format!("{path}.datasets[{i}].path"),
+                    "expected at least one path",
+                ));
             }
         }
         Ok(())
@@ -263,8 +274,9 @@ impl Config {
     pub fn parse(source: &str, format: ConfigFormat) -> Result<Self, ConfigError> {
         let config: Config = match format {
             ConfigFormat::Toml => {
-                let de = toml::Deserializer::parse(source)
-                    .map_err(|e| ConfigError::new(".", format!("TOML syntax: {}", one_line(e.message()))))?;
+                let de = toml::Deserializer::parse(source).map_err(|e| {
+                    ConfigError::new(".", format!("TOML syntax: {}", one_line(e.message())))
+                })?;
                 serde_path_to_error::deserialize(de).map_err(|e| {
                     let message = e.inner().message().to_string();
                     path_error(e.path(), &message)
@@ -283,7 +295,8 @@ impl Config {
                     let message = e.inner().to_string();
                     path_error(e.path(), &message)
                 })?;
-                de.end().map_err(|e| ConfigError::new(".", format!("JSON syntax: {e}")))?;
+                de.end()
+                    .map_err(|e| ConfigError::new(".", format!("JSON syntax: {e}")))?;
                 config
             }
         };
@@ -309,7 +322,9 @@ impl Config {
             ConfigFormat::Toml => {
                 toml::to_string_pretty(self).map_err(|e| ConfigError::new(".", e.to_string()))
             }
-            ConfigFormat::Yaml => serde_yaml_ng::to_string(self).map_err(|e| ConfigError::new(".", e.to_string())),
+            ConfigFormat::Yaml => {
+                serde_yaml_ng::to_string(self).map_err(|e| ConfigError::new(".", e.to_string()))
+            }
             ConfigFormat::Json => {
                 serde_json::to_string_pretty(self).map_err(|e| ConfigError::new(".", e.to_string()))
             }
@@ -321,12 +336,19 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for (i, step) in self.steps.iter().enumerate() {
             if !seen.insert(*step) {
-                return Err(ConfigError::new(format!("steps[{i}]"), format!("step `{step}` is listed twice")));
+                return Err(ConfigError::new(
+                    format!("steps[{i}]"),
+                    format!("step `{step}` is listed twice"),
+                ));
             }
         }
         if let Some(pii_at) = self.steps.iter().position(|s| *s == StepName::Pii) {
-            if let Some((i, later)) =
-                self.steps.iter().enumerate().skip(pii_at + 1).find(|(_, s)| s.rewrites_text())
+            if let Some((i, later)) = self
+                .steps
+                .iter()
+                .enumerate()
+                .skip(pii_at + 1)
+                .find(|(_, s)| s.rewrites_text())
             {
                 return Err(ConfigError::new(
                     format!("steps[{i}]"),
@@ -345,7 +367,10 @@ impl Config {
         self.fingerprint.validate("fingerprint")?;
         self.sample.validate("sample")?;
         if self.io.workers == Some(0) {
-            return Err(ConfigError::new("io.workers", "expected at least 1 worker, got 0"));
+            return Err(ConfigError::new(
+                "io.workers",
+                "expected at least 1 worker, got 0",
+            ));
         }
         if let Some(engine) = &self.io.engine {
             if engine != "wasm" && engine != "native" {
@@ -365,7 +390,14 @@ fn one_line(s: &str) -> String {
 
 fn path_error(path: &serde_path_to_error::Path, message: &str) -> ConfigError {
     let path = path.to_string();
-    ConfigError::new(if path.is_empty() { ".".to_string() } else { path }, reword(&one_line(message)))
+    ConfigError::new(
+        if path.is_empty() {
+            ".".to_string()
+        } else {
+            path
+        },
+        reword(&one_line(message)),
+    )
 }
 
 /// Turns serde's "invalid type: string \"fifty\", expected usize" into the plainer
@@ -378,7 +410,11 @@ fn reword(message: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some(rest) = message.strip_prefix(prefix) {
             if let Some((got, expected)) = rest.rsplit_once(", expected ") {
-                return format!("expected {}, got {}", plain_expected(expected), plain_got(got));
+                return format!(
+                    "expected {}, got {}",
+                    plain_expected(expected),
+                    plain_got(got)
+                );
             }
         }
     }
@@ -387,9 +423,8 @@ fn reword(message: &str) -> String {
 
 fn plain_expected(expected: &str) -> String {
     match expected {
-        "usize" | "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "isize" | "an integer" => {
-            "integer".into()
-        }
+        "usize" | "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "isize"
+        | "an integer" => "integer".into(),
         "f32" | "f64" | "a float" => "number".into(),
         "a boolean" => "boolean".into(),
         "a string" => "string".into(),
@@ -406,7 +441,11 @@ fn plain_got(got: &str) -> String {
         ("boolean ", true),
     ] {
         if let Some(rest) = got.strip_prefix(prefix) {
-            return if strip_ticks { rest.trim_matches('`').to_string() } else { rest.to_string() };
+            return if strip_ticks {
+                rest.trim_matches('`').to_string()
+            } else {
+                rest.to_string()
+            };
         }
     }
     got.to_string()
@@ -426,11 +465,21 @@ mod tests {
     #[test]
     fn bad_values_name_their_path() {
         let err = Config::from_toml("[quality.gopher]\nmin_doc_words = \"fifty\"\n").unwrap_err();
-        assert_eq!(err.to_string(), "quality.gopher.min_doc_words: expected integer, got \"fifty\"");
+        assert_eq!(
+            err.to_string(),
+            "quality.gopher.min_doc_words: expected integer, got \"fifty\""
+        );
         let err = Config::from_yaml("quality:\n  gopher:\n    min_doc_words: fifty\n").unwrap_err();
-        assert_eq!(err.to_string(), "quality.gopher.min_doc_words: expected integer, got \"fifty\"");
-        let err = Config::from_json(r#"{"quality": {"gopher": {"min_doc_words": "fifty"}}}"#).unwrap_err();
-        assert_eq!(err.to_string(), "quality.gopher.min_doc_words: expected integer, got \"fifty\"");
+        assert_eq!(
+            err.to_string(),
+            "quality.gopher.min_doc_words: expected integer, got \"fifty\""
+        );
+        let err = Config::from_json(r#"{"quality": {"gopher": {"min_doc_words": "fifty"}}}"#)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "quality.gopher.min_doc_words: expected integer, got \"fifty\""
+        );
     }
 
     #[test]
@@ -466,10 +515,17 @@ mod tests {
 
     #[test]
     fn every_format_round_trips() {
-        let config = Config { evaluate_all: true, ..Config::default() };
+        let config = Config {
+            evaluate_all: true,
+            ..Config::default()
+        };
         for format in [ConfigFormat::Toml, ConfigFormat::Yaml, ConfigFormat::Json] {
             let text = config.render(format).unwrap();
-            assert_eq!(Config::parse(&text, format).unwrap(), config, "{format:?}:\n{text}");
+            assert_eq!(
+                Config::parse(&text, format).unwrap(),
+                config,
+                "{format:?}:\n{text}"
+            );
         }
     }
 }

@@ -38,22 +38,36 @@ pub struct FingerprintConfig {
 
 impl Default for FingerprintConfig {
     fn default() -> Self {
-        Self { shingle_size: 5, bands: 14, rows: 8, seed: 1 }
+        Self {
+            shingle_size: 5,
+            bands: 14,
+            rows: 8,
+            seed: 1,
+        }
     }
 }
 
 impl FingerprintConfig {
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         if self.shingle_size == 0 {
-            return Err(ConfigError::new(format!("{path}.shingle_size"), "must be at least 1"));
+            return Err(ConfigError::new(
+                format!("{path}.shingle_size"),
+                "must be at least 1",
+            ));
         }
         if self.bands == 0 || self.rows == 0 {
-            return Err(ConfigError::new(format!("{path}.bands"), "bands and rows must both be at least 1"));
+            return Err(ConfigError::new(
+                format!("{path}.bands"),
+                "bands and rows must both be at least 1",
+            ));
         }
         if self.bands * self.rows > 4096 {
             return Err(ConfigError::new(
                 format!("{path}.rows"),
-                format!("bands * rows = {} is more than 4096 hashes", self.bands * self.rows),
+                format!(
+                    "bands * rows = {} is more than 4096 hashes",
+                    self.bands * self.rows
+                ),
             ));
         }
         Ok(())
@@ -79,7 +93,10 @@ impl Fingerprint {
                 (a, b)
             })
             .collect();
-        Ok(Self { shingle_size: config.shingle_size, permutations })
+        Ok(Self {
+            shingle_size: config.shingle_size,
+            permutations,
+        })
     }
 
     /// The hashes of a text.
@@ -165,7 +182,12 @@ mod tests {
     }
 
     fn jaccard_estimate(a: &Hashes, b: &Hashes) -> f64 {
-        let same = a.minhash.iter().zip(&b.minhash).filter(|(x, y)| x == y).count();
+        let same = a
+            .minhash
+            .iter()
+            .zip(&b.minhash)
+            .filter(|(x, y)| x == y)
+            .count();
         same as f64 / a.minhash.len() as f64
     }
 
@@ -185,7 +207,12 @@ mod tests {
     #[test]
     fn signature_has_bands_times_rows_values() {
         assert_eq!(fp().hashes(TEXT).minhash.len(), 14 * 8);
-        let small = Fingerprint::new(&FingerprintConfig { bands: 3, rows: 2, ..Default::default() }).unwrap();
+        let small = Fingerprint::new(&FingerprintConfig {
+            bands: 3,
+            rows: 2,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(small.hashes(TEXT).minhash.len(), 6);
     }
 
@@ -201,7 +228,11 @@ mod tests {
 
     #[test]
     fn seed_changes_the_signature_but_not_the_exact_hash() {
-        let other = Fingerprint::new(&FingerprintConfig { seed: 7, ..Default::default() }).unwrap();
+        let other = Fingerprint::new(&FingerprintConfig {
+            seed: 7,
+            ..Default::default()
+        })
+        .unwrap();
         let (a, b) = (fp().hashes(TEXT), other.hashes(TEXT));
         assert_eq!(a.exact, b.exact);
         assert_ne!(a.minhash, b.minhash);
@@ -212,12 +243,22 @@ mod tests {
     fn empty_and_tiny_texts_are_fingerprinted() {
         let f = fp();
         assert!(f.hashes("").minhash.iter().all(|&v| v == u64::MAX));
-        assert!(f.hashes("two words").minhash.iter().all(|&v| v < MERSENNE_61));
+        assert!(
+            f.hashes("two words")
+                .minhash
+                .iter()
+                .all(|&v| v < MERSENNE_61)
+        );
     }
 
     #[test]
     fn bad_shapes_are_rejected_with_their_path() {
-        let err = FingerprintConfig { shingle_size: 0, ..Default::default() }.validate("fingerprint").unwrap_err();
+        let err = FingerprintConfig {
+            shingle_size: 0,
+            ..Default::default()
+        }
+        .validate("fingerprint")
+        .unwrap_err();
         assert_eq!(err.path, "fingerprint.shingle_size");
     }
 }

@@ -20,7 +20,8 @@ use std::rc::Rc;
 
 use lol_html::html_content::{ContentType, Element, TextChunk};
 use lol_html::{
-    DocumentContentHandlers, ElementContentHandlers, HtmlRewriter, MemorySettings, Selector, Settings,
+    DocumentContentHandlers, ElementContentHandlers, HtmlRewriter, MemorySettings, Selector,
+    Settings,
 };
 use serde::{Deserialize, Serialize};
 
@@ -91,11 +92,17 @@ impl HtmlConfig {
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         for (i, selector) in self.skip.iter().enumerate() {
             selector.parse::<Selector>().map_err(|e| {
-                ConfigError::new(format!("{path}.skip[{i}]"), format!("`{selector}` is not a supported CSS selector: {e}"))
+                ConfigError::new(
+                    format!("{path}.skip[{i}]"),
+                    format!("`{selector}` is not a supported CSS selector: {e}"),
+                )
             })?;
         }
         if self.max_parser_memory < 1024 {
-            return Err(ConfigError::new(format!("{path}.max_parser_memory"), "must be at least 1024 bytes"));
+            return Err(ConfigError::new(
+                format!("{path}.max_parser_memory"),
+                "must be at least 1024 bytes",
+            ));
         }
         Ok(())
     }
@@ -121,7 +128,9 @@ impl Extract {
     pub fn new(config: &HtmlConfig) -> Result<Self, ConfigError> {
         config.validate("html")?;
         let skip = config.skip.iter().filter_map(|s| s.parse().ok()).collect();
-        let blocks = BLOCK_TAGS.parse().map_err(|e| ConfigError::new("html", format!("block selector: {e}")))?;
+        let blocks = BLOCK_TAGS
+            .parse()
+            .map_err(|e| ConfigError::new("html", format!("block selector: {e}")))?;
         Ok(Self {
             skip,
             blocks,
@@ -150,7 +159,9 @@ impl Extract {
             None
         };
         let text = chosen.unwrap_or_else(|| finish(&parts.all));
-        let title = title.map(|t| collapse_spaces(&decode(&t))).filter(|t| !t.is_empty());
+        let title = title
+            .map(|t| collapse_spaces(&decode(&t)))
+            .filter(|t| !t.is_empty());
         Ok(Extracted { text, title })
     }
 
@@ -165,7 +176,10 @@ impl Extract {
         settings = settings.append_element_content_handler((
             Cow::Owned("title".parse::<Selector>().map_err(|e| e.to_string())?),
             ElementContentHandlers::default().text(move |t: &mut TextChunk| {
-                title_sink.borrow_mut().get_or_insert_with(String::new).push_str(t.as_str());
+                title_sink
+                    .borrow_mut()
+                    .get_or_insert_with(String::new)
+                    .push_str(t.as_str());
                 Ok(())
             }),
         ));
@@ -197,7 +211,11 @@ impl Extract {
             }),
         ));
         settings = settings.append_element_content_handler((
-            Cow::Owned("br, td, th".parse::<Selector>().map_err(|e| e.to_string())?),
+            Cow::Owned(
+                "br, td, th"
+                    .parse::<Selector>()
+                    .map_err(|e| e.to_string())?,
+            ),
             ElementContentHandlers::default().element(|el: &mut Element| {
                 let mark = if el.tag_name() == "br" { BREAK } else { ' ' };
                 el.before(&mark.to_string(), ContentType::Text);
@@ -206,9 +224,14 @@ impl Extract {
         ));
         let mut out = Vec::with_capacity(html.len());
         let mut rewriter = HtmlRewriter::new(settings, |chunk: &[u8]| out.extend_from_slice(chunk));
-        rewriter.write(html.as_bytes()).map_err(|e| format!("HTML could not be parsed: {e}"))?;
-        rewriter.end().map_err(|e| format!("HTML could not be parsed: {e}"))?;
-        let pruned = String::from_utf8(out).map_err(|e| format!("rewriter produced invalid UTF-8: {e}"))?;
+        rewriter
+            .write(html.as_bytes())
+            .map_err(|e| format!("HTML could not be parsed: {e}"))?;
+        rewriter
+            .end()
+            .map_err(|e| format!("HTML could not be parsed: {e}"))?;
+        let pruned =
+            String::from_utf8(out).map_err(|e| format!("rewriter produced invalid UTF-8: {e}"))?;
         let title = title.borrow_mut().take();
         Ok((pruned, title))
     }
@@ -217,12 +240,12 @@ impl Extract {
         let parts: Rc<RefCell<Parts>> = Rc::default();
         let mut settings = Settings::new().with_memory_settings(self.memory());
         let all = Rc::clone(&parts);
-        settings = settings.append_document_content_handler(DocumentContentHandlers::default().text(
-            move |t: &mut TextChunk| {
+        settings = settings.append_document_content_handler(
+            DocumentContentHandlers::default().text(move |t: &mut TextChunk| {
                 all.borrow_mut().all.push_str(t.as_str());
                 Ok(())
-            },
-        ));
+            }),
+        );
         for (name, pick) in [("article", Part::Article), ("main", Part::Main)] {
             let sink = Rc::clone(&parts);
             settings = settings.append_element_content_handler((
@@ -243,8 +266,12 @@ impl Extract {
             ));
         }
         let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
-        rewriter.write(pruned.as_bytes()).map_err(|e| format!("HTML could not be parsed: {e}"))?;
-        rewriter.end().map_err(|e| format!("HTML could not be parsed: {e}"))?;
+        rewriter
+            .write(pruned.as_bytes())
+            .map_err(|e| format!("HTML could not be parsed: {e}"))?;
+        rewriter
+            .end()
+            .map_err(|e| format!("HTML could not be parsed: {e}"))?;
         let parts = parts.take();
         Ok(parts)
     }
@@ -273,7 +300,10 @@ impl Step for Extract {
             // A plain-text document passes through untouched.
             return Ok(());
         };
-        let extracted = self.extract(&html).map_err(|message| StepError { step: "html", message })?;
+        let extracted = self.extract(&html).map_err(|message| StepError {
+            step: "html",
+            message,
+        })?;
         draft.text = extracted.text;
         draft.title = extracted.title;
         Ok(())
@@ -306,7 +336,10 @@ fn decode(raw: &str) -> Cow<'_, str> {
 /// trimmed.
 fn collapse_spaces(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()) {
+    for word in s
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -320,7 +353,10 @@ mod tests {
     use super::*;
 
     fn extract(html: &str) -> Extracted {
-        Extract::new(&HtmlConfig::default()).unwrap().extract(html).unwrap()
+        Extract::new(&HtmlConfig::default())
+            .unwrap()
+            .extract(html)
+            .unwrap()
     }
 
     #[test]
@@ -330,14 +366,19 @@ mod tests {
             <p>First paragraph with <b>bold</b> text.</p><p>Second&nbsp;one &lt;here&gt;.</p>\
             <script>var x = 1;</script><footer>Copyright</footer></body></html>";
         let out = extract(page);
-        assert_eq!(out.text, "First paragraph with bold text.\nSecond one <here>.");
+        assert_eq!(
+            out.text,
+            "First paragraph with bold text.\nSecond one <here>."
+        );
         assert_eq!(out.title.as_deref(), Some("A & B"));
     }
 
     #[test]
     fn prefers_a_long_enough_article() {
         let body = "word ".repeat(30);
-        let page = format!("<body><div>Menu links here</div><article><h1>Title</h1><p>{body}</p></article></body>");
+        let page = format!(
+            "<body><div>Menu links here</div><article><h1>Title</h1><p>{body}</p></article></body>"
+        );
         let out = extract(&page);
         assert!(out.text.starts_with("Title\nword word"), "{}", out.text);
         assert!(!out.text.contains("Menu"));
@@ -363,7 +404,11 @@ mod tests {
     #[test]
     fn survives_deep_nesting() {
         let depth = 20_000;
-        let page = format!("{}deep text{}", "<div>".repeat(depth), "</div>".repeat(depth));
+        let page = format!(
+            "{}deep text{}",
+            "<div>".repeat(depth),
+            "</div>".repeat(depth)
+        );
         let result = Extract::new(&HtmlConfig::default()).unwrap().extract(&page);
         match result {
             Ok(out) => assert_eq!(out.text, "deep text"),
@@ -384,14 +429,20 @@ mod tests {
 
     #[test]
     fn bad_selector_is_a_config_error_naming_it() {
-        let config = HtmlConfig { skip: vec!["nav".into(), "p[".into()], ..Default::default() };
+        let config = HtmlConfig {
+            skip: vec!["nav".into(), "p[".into()],
+            ..Default::default()
+        };
         assert_eq!(config.validate("html").unwrap_err().path, "html.skip[1]");
     }
 
     #[test]
     fn plain_text_documents_pass_through() {
         let mut draft = Draft::new("d", "already text");
-        Extract::new(&HtmlConfig::default()).unwrap().run(&mut draft).unwrap();
+        Extract::new(&HtmlConfig::default())
+            .unwrap()
+            .run(&mut draft)
+            .unwrap();
         assert_eq!(draft.text, "already text");
     }
 }

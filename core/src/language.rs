@@ -28,7 +28,11 @@ pub struct LanguageConfig {
 
 impl Default for LanguageConfig {
     fn default() -> Self {
-        Self { allow: Vec::new(), min_confidence: 0.5, max_chars: 10_000 }
+        Self {
+            allow: Vec::new(),
+            min_confidence: 0.5,
+            max_chars: 10_000,
+        }
     }
 }
 
@@ -38,18 +42,31 @@ impl LanguageConfig {
             if Lang::from_code(code.as_str()).is_none() {
                 return Err(ConfigError::new(
                     format!("{path}.allow[{i}]"),
-                    format!("`{code}` is not an ISO 639-3 code the detector knows (e.g. \"eng\", \"fra\", \"cmn\")"),
+                    format!(
+                        "`{code}` is not an ISO 639-3 code the detector knows (e.g. \"eng\", \"fra\", \"cmn\")"
+                    ),
                 ));
             }
         }
         if !(0.0..=1.0).contains(&self.min_confidence) {
-            return Err(ConfigError::new(format!("{path}.min_confidence"), "must be between 0 and 1"));
+            return Err(ConfigError::new(
+                format!("{path}.min_confidence"),
+                "must be between 0 and 1",
+            ));
         }
         if self.max_chars == 0 {
-            return Err(ConfigError::new(format!("{path}.max_chars"), "must be at least 1"));
+            return Err(ConfigError::new(
+                format!("{path}.max_chars"),
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
+}
+
+/// The ISO 639-3 codes the detector can answer.
+pub fn supported_codes() -> Vec<&'static str> {
+    Lang::all().iter().map(|l| l.code()).collect()
 }
 
 /// The `language` step.
@@ -63,7 +80,11 @@ pub struct LanguageFilter {
 impl LanguageFilter {
     pub fn new(config: &LanguageConfig) -> Result<Self, ConfigError> {
         config.validate("language")?;
-        let allow: Vec<Lang> = config.allow.iter().filter_map(|c| Lang::from_code(c.as_str())).collect();
+        let allow: Vec<Lang> = config
+            .allow
+            .iter()
+            .filter_map(|c| Lang::from_code(c.as_str()))
+            .collect();
         Ok(Self {
             detector: Detector::new(),
             allow,
@@ -74,9 +95,15 @@ impl LanguageFilter {
 
     /// The most likely language of `text`, or `None` when the text has no letters to judge by.
     pub fn detect(&self, text: &str) -> Option<LanguageGuess> {
-        let end = text.char_indices().nth(self.max_chars).map_or(text.len(), |(i, _)| i);
+        let end = text
+            .char_indices()
+            .nth(self.max_chars)
+            .map_or(text.len(), |(i, _)| i);
         let info = self.detector.detect(&text[..end])?;
-        Some(LanguageGuess { code: info.lang().code().to_string(), confidence: info.confidence() })
+        Some(LanguageGuess {
+            code: info.lang().code().to_string(),
+            confidence: info.confidence(),
+        })
     }
 }
 
@@ -88,15 +115,27 @@ impl Step for LanguageFilter {
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
         let guess = self.detect(&draft.text);
         let confidence = guess.as_ref().map_or(0.0, |g| g.confidence);
-        let lang = guess.as_ref().and_then(|g| Lang::from_code(g.code.as_str()));
+        let lang = guess
+            .as_ref()
+            .and_then(|g| Lang::from_code(g.code.as_str()));
         draft.language = guess;
         if !self.allow.is_empty() {
             let allowed = lang.is_some_and(|l| self.allow.contains(&l));
-            if !draft.check("language_not_allowed", if allowed { 1.0 } else { 0.0 }, Bound::AtLeast, 1.0) {
+            if !draft.check(
+                "language_not_allowed",
+                if allowed { 1.0 } else { 0.0 },
+                Bound::AtLeast,
+                1.0,
+            ) {
                 return Ok(());
             }
         }
-        draft.check("language_low_confidence", confidence, Bound::AtLeast, self.min_confidence);
+        draft.check(
+            "language_low_confidence",
+            confidence,
+            Bound::AtLeast,
+            self.min_confidence,
+        );
         Ok(())
     }
 }
@@ -112,7 +151,10 @@ mod tests {
 
     fn run(config: LanguageConfig, text: &str) -> Draft {
         let mut draft = Draft::new("d", text);
-        LanguageFilter::new(&config).unwrap().run(&mut draft).unwrap();
+        LanguageFilter::new(&config)
+            .unwrap()
+            .run(&mut draft)
+            .unwrap();
         draft
     }
 
@@ -122,12 +164,21 @@ mod tests {
         let guess = d.language.unwrap();
         assert_eq!(guess.code, "eng");
         assert!(guess.confidence > 0.5);
-        assert_eq!(run(LanguageConfig::default(), GERMAN).language.unwrap().code, "deu");
+        assert_eq!(
+            run(LanguageConfig::default(), GERMAN)
+                .language
+                .unwrap()
+                .code,
+            "deu"
+        );
     }
 
     #[test]
     fn allow_list_drops_other_languages() {
-        let config = LanguageConfig { allow: vec!["eng".into()], ..Default::default() };
+        let config = LanguageConfig {
+            allow: vec!["eng".into()],
+            ..Default::default()
+        };
         assert!(run(config.clone(), ENGLISH).first_failure().is_none());
         let d = run(config, GERMAN);
         assert_eq!(d.first_failure().unwrap().rule, "language_not_allowed");
@@ -135,12 +186,24 @@ mod tests {
 
     #[test]
     fn confidence_threshold_is_inclusive() {
-        let confidence = run(LanguageConfig::default(), ENGLISH).language.unwrap().confidence;
-        let at = LanguageConfig { min_confidence: confidence, ..Default::default() };
+        let confidence = run(LanguageConfig::default(), ENGLISH)
+            .language
+            .unwrap()
+            .confidence;
+        let at = LanguageConfig {
+            min_confidence: confidence,
+            ..Default::default()
+        };
         assert!(run(at, ENGLISH).first_failure().is_none());
         if confidence < 1.0 {
-            let above = LanguageConfig { min_confidence: (confidence + 1.0) / 2.0, ..Default::default() };
-            assert_eq!(run(above, ENGLISH).first_failure().unwrap().rule, "language_low_confidence");
+            let above = LanguageConfig {
+                min_confidence: (confidence + 1.0) / 2.0,
+                ..Default::default()
+            };
+            assert_eq!(
+                run(above, ENGLISH).first_failure().unwrap().rule,
+                "language_low_confidence"
+            );
         }
     }
 
@@ -153,7 +216,13 @@ mod tests {
 
     #[test]
     fn unknown_codes_are_config_errors() {
-        let config = LanguageConfig { allow: vec!["eng".into(), "english".into()], ..Default::default() };
-        assert_eq!(config.validate("language").unwrap_err().path, "language.allow[1]");
+        let config = LanguageConfig {
+            allow: vec!["eng".into(), "english".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            config.validate("language").unwrap_err().path,
+            "language.allow[1]"
+        );
     }
 }

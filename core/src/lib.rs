@@ -28,5 +28,7 @@ pub mod tokens;
 
 pub use config::{Config, ConfigFormat, StepName};
 pub use error::{ConfigError, DocumentError};
-pub use outcome::{Bound, Check, Document, Hashes, LanguageGuess, Outcome, PiiSpan, Score, Verdict};
+pub use outcome::{
+    Bound, Check, Document, Hashes, LanguageGuess, Outcome, PiiSpan, Score, Verdict,
+};
 pub use pipeline::{Draft, Pipeline, Resources, Step};

@@ -25,12 +25,20 @@ pub struct Document {
 impl Document {
     /// A plain-text document.
     pub fn text(id: impl Into<String>, text: impl Into<String>) -> Self {
-        Self { id: id.into(), text: Some(text.into()), ..Self::default() }
+        Self {
+            id: id.into(),
+            text: Some(text.into()),
+            ..Self::default()
+        }
     }
 
     /// An HTML page.
     pub fn html(id: impl Into<String>, html: impl Into<String>) -> Self {
-        Self { id: id.into(), html: Some(html.into()), ..Self::default() }
+        Self {
+            id: id.into(),
+            html: Some(html.into()),
+            ..Self::default()
+        }
     }
 }
 
@@ -103,7 +111,11 @@ pub struct Check {
 impl Check {
     /// `gopher_quality / gopher_below_alpha_threshold / 0.61 < 0.8`
     pub fn describe(&self) -> String {
-        let symbol = if self.passed { self.bound.passing_symbol() } else { self.bound.failing_symbol() };
+        let symbol = if self.passed {
+            self.bound.passing_symbol()
+        } else {
+            self.bound.failing_symbol()
+        };
         format!(
             "{} / {} / {} {} {}",
             self.step,
@@ -203,7 +215,10 @@ mod tests {
             threshold: 0.8,
             passed: false,
         };
-        assert_eq!(check.describe(), "gopher_quality / gopher_below_alpha_threshold / 0.61 < 0.8");
+        assert_eq!(
+            check.describe(),
+            "gopher_quality / gopher_below_alpha_threshold / 0.61 < 0.8"
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 use crate::config::{Config, StepName};
 use crate::error::{ConfigError, DocumentError, StepError};
-use crate::outcome::{Bound, Check, Document, Hashes, LanguageGuess, Outcome, PiiSpan, Score, Verdict};
+use crate::outcome::{
+    Bound, Check, Document, Hashes, LanguageGuess, Outcome, PiiSpan, Score, Verdict,
+};
 use crate::{fingerprint, html, language, normalize, pii, quality, tokens};
 
 /// Inputs a config refers to but cannot hold: the runtime reads them (from a file, a request, a user's
@@ -95,7 +97,10 @@ impl Draft {
 
     /// Records a named number (a score, a ratio) that is not itself a rule.
     pub fn score(&mut self, name: &str, value: f64) {
-        self.scores.push(Score { name: name.to_string(), value });
+        self.scores.push(Score {
+            name: name.to_string(),
+            value,
+        });
     }
 
     pub fn evaluate_all(&self) -> bool {
@@ -111,7 +116,11 @@ impl Draft {
         let reason = self.first_failure().cloned();
         Outcome {
             id: self.id,
-            verdict: if reason.is_some() { Verdict::Drop } else { Verdict::Keep },
+            verdict: if reason.is_some() {
+                Verdict::Drop
+            } else {
+                Verdict::Keep
+            },
             reason,
             text: self.text,
             title: self.title,
@@ -133,7 +142,9 @@ pub struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline").field("steps", &self.config.steps).finish()
+        f.debug_struct("Pipeline")
+            .field("steps", &self.config.steps)
+            .finish()
     }
 }
 
@@ -192,7 +203,8 @@ impl Pipeline {
                 });
             }
         };
-        let mut draft = Draft::new(doc.id.clone(), text).with_evaluate_all(self.config.evaluate_all);
+        let mut draft =
+            Draft::new(doc.id.clone(), text).with_evaluate_all(self.config.evaluate_all);
         draft.html = html;
         draft.url = doc.url.clone();
         for (i, step) in self.steps.iter().enumerate() {
@@ -204,7 +216,10 @@ impl Pipeline {
                     *slot += clock().saturating_sub(started);
                 }
             }
-            result.map_err(|e| DocumentError { id: doc.id.clone(), message: e.to_string() })?;
+            result.map_err(|e| DocumentError {
+                id: doc.id.clone(),
+                message: e.to_string(),
+            })?;
             if !self.config.evaluate_all && draft.first_failure().is_some() {
                 break;
             }
@@ -218,20 +233,29 @@ impl Pipeline {
     }
 }
 
-fn build(name: StepName, config: &Config, resources: &Resources) -> Result<Box<dyn Step>, ConfigError> {
+fn build(
+    name: StepName,
+    config: &Config,
+    resources: &Resources,
+) -> Result<Box<dyn Step>, ConfigError> {
     let q = &config.quality;
     Ok(match name {
         StepName::Html => Box::new(html::Extract::new(&config.html)?),
         StepName::Normalize => Box::new(normalize::Normalize::new(&config.normalize)?),
         StepName::Pii => Box::new(pii::Scrub::new(&config.pii)?),
-        StepName::GopherRepetition => Box::new(quality::gopher_repetition::GopherRepetition::new(&q.gopher_repetition)?),
+        StepName::GopherRepetition => Box::new(quality::gopher_repetition::GopherRepetition::new(
+            &q.gopher_repetition,
+        )?),
         StepName::GopherQuality => Box::new(quality::gopher::GopherQuality::new(&q.gopher)?),
         StepName::C4Quality => Box::new(quality::c4::C4Quality::new(&q.c4)?),
         StepName::FinewebQuality => Box::new(quality::fineweb::FinewebQuality::new(&q.fineweb)?),
         StepName::Heuristics => Box::new(quality::heuristics::Heuristics::new(&q.heuristics)?),
         StepName::QualityScore => Box::new(quality::score::QualityScore::new(&q.score)?),
         StepName::Language => Box::new(language::LanguageFilter::new(&config.language)?),
-        StepName::Tokens => Box::new(tokens::TokenCount::new(&config.tokens, resources.tokenizer_json.as_deref())?),
+        StepName::Tokens => Box::new(tokens::TokenCount::new(
+            &config.tokens,
+            resources.tokenizer_json.as_deref(),
+        )?),
         StepName::Fingerprint => Box::new(fingerprint::Fingerprint::new(&config.fingerprint)?),
     })
 }

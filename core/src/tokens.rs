@@ -56,17 +56,25 @@ impl TokenCount {
                 "the tokens step needs a tokenizer.json (set tokens.tokenizer to its path)",
             )
         })?;
-        let tokenizer = Tokenizer::from_bytes(bytes)
-            .map_err(|e| ConfigError::new("tokens.tokenizer", format!("not a usable tokenizer.json: {e}")))?;
-        Ok(Self { tokenizer, min_tokens: config.min_tokens, max_tokens: config.max_tokens })
+        let tokenizer = Tokenizer::from_bytes(bytes).map_err(|e| {
+            ConfigError::new(
+                "tokens.tokenizer",
+                format!("not a usable tokenizer.json: {e}"),
+            )
+        })?;
+        Ok(Self {
+            tokenizer,
+            min_tokens: config.min_tokens,
+            max_tokens: config.max_tokens,
+        })
     }
 
     /// Number of tokens of `text`, without special tokens added around it.
     pub fn count(&self, text: &str) -> Result<u32, StepError> {
-        let encoding = self
-            .tokenizer
-            .encode(text, false)
-            .map_err(|e| StepError { step: "tokens", message: format!("tokenizer failed: {e}") })?;
+        let encoding = self.tokenizer.encode(text, false).map_err(|e| StepError {
+            step: "tokens",
+            message: format!("tokenizer failed: {e}"),
+        })?;
         Ok(u32::try_from(encoding.len()).unwrap_or(u32::MAX))
     }
 }
@@ -104,13 +112,25 @@ mod tests {
 
     fn step(min: Option<u32>, max: Option<u32>) -> Option<TokenCount> {
         let bytes = neox()?;
-        Some(TokenCount::new(&TokensConfig { tokenizer: None, min_tokens: min, max_tokens: max }, Some(&bytes)).unwrap())
+        Some(
+            TokenCount::new(
+                &TokensConfig {
+                    tokenizer: None,
+                    min_tokens: min,
+                    max_tokens: max,
+                },
+                Some(&bytes),
+            )
+            .unwrap(),
+        )
     }
 
     #[test]
     fn counts_tokens_with_a_real_tokenizer() {
         let Some(step) = step(None, None) else {
-            panic!("shared data tokenizer missing: tests need ../shared/data beside the repository");
+            panic!(
+                "shared data tokenizer missing: tests need ../shared/data beside the repository"
+            );
         };
         // GPT-NeoX splits this into "Hello", ",", " world", "!".
         assert_eq!(step.count("Hello, world!").unwrap(), 4);
@@ -136,15 +156,26 @@ mod tests {
 
     #[test]
     fn missing_or_broken_tokenizer_is_a_config_error() {
-        let err = TokenCount::new(&TokensConfig::default(), None).err().unwrap();
+        let err = TokenCount::new(&TokensConfig::default(), None)
+            .err()
+            .unwrap();
         assert_eq!(err.path, "tokens.tokenizer");
-        let err = TokenCount::new(&TokensConfig::default(), Some(b"{not json")).err().unwrap();
+        let err = TokenCount::new(&TokensConfig::default(), Some(b"{not json"))
+            .err()
+            .unwrap();
         assert!(err.message.contains("not a usable tokenizer.json"), "{err}");
     }
 
     #[test]
     fn min_above_max_is_rejected() {
-        let cfg = TokensConfig { tokenizer: None, min_tokens: Some(10), max_tokens: Some(5) };
-        assert_eq!(cfg.validate("tokens").unwrap_err().path, "tokens.min_tokens");
+        let cfg = TokensConfig {
+            tokenizer: None,
+            min_tokens: Some(10),
+            max_tokens: Some(5),
+        };
+        assert_eq!(
+            cfg.validate("tokens").unwrap_err().path,
+            "tokens.min_tokens"
+        );
     }
 }

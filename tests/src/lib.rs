@@ -3,6 +3,8 @@
 //! The real corpora live in `shared/data/` beside the repository (see its MANIFEST.md); the variable
 //! `TAMIS_SHARED_DATA` points elsewhere when needed.
 
+pub mod eval;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -13,7 +15,9 @@ pub fn shared_data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("TAMIS_SHARED_DATA") {
         return PathBuf::from(dir);
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository");
     repo.join("..").join("shared").join("data")
 }
 
@@ -24,7 +28,10 @@ pub fn shared_data(relative: &str) -> PathBuf {
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
 }
 
 /// Reads a JSONL or JSONL.gz file into JSON values, one per line. Lines are split on `\n` only, because

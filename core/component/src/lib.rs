@@ -37,8 +37,12 @@ mod guest {
                 wit::ConfigFormat::Json => core::ConfigFormat::Json,
             };
             let config = core::Config::parse(&config, format).map_err(|e| e.to_string())?;
-            let effective = config.render(core::ConfigFormat::Json).map_err(|e| e.to_string())?;
-            let resources = core::Resources { tokenizer_json: resources.tokenizer_json };
+            let effective = config
+                .render(core::ConfigFormat::Json)
+                .map_err(|e| e.to_string())?;
+            let resources = core::Resources {
+                tokenizer_json: resources.tokenizer_json,
+            };
             let pipeline = core::Pipeline::new(config, &resources).map_err(|e| e.to_string())?;
             PIPELINE.with(|p| *p.borrow_mut() = Some(pipeline));
             Ok(effective)
@@ -55,14 +59,26 @@ mod guest {
                 let results = docs
                     .into_iter()
                     .map(|d| {
-                        let doc = core::Document { id: d.id, text: d.text, html: d.html, url: d.url, metadata: d.metadata };
+                        let doc = core::Document {
+                            id: d.id,
+                            text: d.text,
+                            html: d.html,
+                            url: d.url,
+                            metadata: d.metadata,
+                        };
                         pipeline
                             .process_timed(&doc, &clock, &mut step_nanos)
                             .map(outcome_to_wit)
-                            .map_err(|e| wit::DocumentError { id: e.id, message: e.message })
+                            .map_err(|e| wit::DocumentError {
+                                id: e.id,
+                                message: e.message,
+                            })
                     })
                     .collect();
-                Ok(wit::Batch { results, step_nanos })
+                Ok(wit::Batch {
+                    results,
+                    step_nanos,
+                })
             })
         }
     }
@@ -101,11 +117,29 @@ mod guest {
             pii: o
                 .pii
                 .into_iter()
-                .map(|s| wit::PiiSpan { kind: s.kind, start: s.start, end: s.end, replacement: s.replacement })
+                .map(|s| wit::PiiSpan {
+                    kind: s.kind,
+                    start: s.start,
+                    end: s.end,
+                    replacement: s.replacement,
+                })
                 .collect(),
-            language: o.language.map(|l| wit::LanguageGuess { code: l.code, confidence: l.confidence }),
-            scores: o.scores.into_iter().map(|s| wit::Score { name: s.name, value: s.value }).collect(),
-            hashes: o.hashes.map(|h| wit::Hashes { exact: h.exact, minhash: h.minhash }),
+            language: o.language.map(|l| wit::LanguageGuess {
+                code: l.code,
+                confidence: l.confidence,
+            }),
+            scores: o
+                .scores
+                .into_iter()
+                .map(|s| wit::Score {
+                    name: s.name,
+                    value: s.value,
+                })
+                .collect(),
+            hashes: o.hashes.map(|h| wit::Hashes {
+                exact: h.exact,
+                minhash: h.minhash,
+            }),
             tokens: o.tokens,
         }
     }

@@ -43,17 +43,26 @@ impl Default for HeuristicsConfig {
 
 impl HeuristicsConfig {
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
-        for (key, value) in
-            [("min_alnum_ratio", self.min_alnum_ratio), ("max_repeated_ngram_ratio", self.max_repeated_ngram_ratio)]
-        {
+        for (key, value) in [
+            ("min_alnum_ratio", self.min_alnum_ratio),
+            ("max_repeated_ngram_ratio", self.max_repeated_ngram_ratio),
+        ] {
             if !(0.0..=1.0).contains(&value) {
-                return Err(ConfigError::new(format!("{path}.{key}"), "must be between 0 and 1"));
+                return Err(ConfigError::new(
+                    format!("{path}.{key}"),
+                    "must be between 0 and 1",
+                ));
             }
         }
         if self.ngram_size == 0 {
-            return Err(ConfigError::new(format!("{path}.ngram_size"), "must be at least 1"));
+            return Err(ConfigError::new(
+                format!("{path}.ngram_size"),
+                "must be at least 1",
+            ));
         }
-        if !(self.min_avg_sentence_words >= 0.0 && self.min_avg_sentence_words <= self.max_avg_sentence_words) {
+        if !(self.min_avg_sentence_words >= 0.0
+            && self.min_avg_sentence_words <= self.max_avg_sentence_words)
+        {
             return Err(ConfigError::new(
                 format!("{path}.min_avg_sentence_words"),
                 "must be non-negative and not above max_avg_sentence_words",
@@ -71,7 +80,9 @@ pub struct Heuristics {
 impl Heuristics {
     pub fn new(config: &HeuristicsConfig) -> Result<Self, ConfigError> {
         config.validate("quality.heuristics")?;
-        Ok(Self { config: config.clone() })
+        Ok(Self {
+            config: config.clone(),
+        })
     }
 }
 
@@ -84,21 +95,46 @@ impl Step for Heuristics {
         let c = &self.config;
         let text = draft.text.clone();
         let words = words(&text);
-        if !draft.check("min_words", words.len() as f64, Bound::AtLeast, c.min_words as f64) {
+        if !draft.check(
+            "min_words",
+            words.len() as f64,
+            Bound::AtLeast,
+            c.min_words as f64,
+        ) {
             return Ok(());
         }
-        if !draft.check("alnum_ratio", alnum_ratio(&text), Bound::AtLeast, c.min_alnum_ratio) {
+        if !draft.check(
+            "alnum_ratio",
+            alnum_ratio(&text),
+            Bound::AtLeast,
+            c.min_alnum_ratio,
+        ) {
             return Ok(());
         }
         let repeated = repeated_ngram_ratio(&words, c.ngram_size);
-        if !draft.check("repeated_ngram_ratio", repeated, Bound::AtMost, c.max_repeated_ngram_ratio) {
+        if !draft.check(
+            "repeated_ngram_ratio",
+            repeated,
+            Bound::AtMost,
+            c.max_repeated_ngram_ratio,
+        ) {
             return Ok(());
         }
         let avg = avg_sentence_words(&text);
-        if !draft.check("min_avg_sentence_words", avg, Bound::AtLeast, c.min_avg_sentence_words) {
+        if !draft.check(
+            "min_avg_sentence_words",
+            avg,
+            Bound::AtLeast,
+            c.min_avg_sentence_words,
+        ) {
             return Ok(());
         }
-        draft.check("max_avg_sentence_words", avg, Bound::AtMost, c.max_avg_sentence_words);
+        draft.check(
+            "max_avg_sentence_words",
+            avg,
+            Bound::AtMost,
+            c.max_avg_sentence_words,
+        );
         Ok(())
     }
 }
@@ -115,7 +151,11 @@ pub(crate) fn alnum_ratio(text: &str) -> f64 {
         total += 1;
         alnum += usize::from(c.is_alphanumeric());
     }
-    if total == 0 { 0.0 } else { alnum as f64 / total as f64 }
+    if total == 0 {
+        0.0
+    } else {
+        alnum as f64 / total as f64
+    }
 }
 
 /// Share of the word `n`-grams that repeat an n-gram seen earlier in the text (case-insensitive).
@@ -158,7 +198,11 @@ pub(crate) fn sentence_word_counts(text: &str) -> Vec<usize> {
 /// Mean words per sentence; 0 for a text without words.
 pub(crate) fn avg_sentence_words(text: &str) -> f64 {
     let counts = sentence_word_counts(text);
-    if counts.is_empty() { 0.0 } else { counts.iter().sum::<usize>() as f64 / counts.len() as f64 }
+    if counts.is_empty() {
+        0.0
+    } else {
+        counts.iter().sum::<usize>() as f64 / counts.len() as f64
+    }
 }
 
 #[cfg(test)]
@@ -180,7 +224,13 @@ mod tests {
 
     #[test]
     fn plain_prose_passes_every_rule() {
-        let d = run(HeuristicsConfig { max_repeated_ngram_ratio: 1.0, ..Default::default() }, &prose(6));
+        let d = run(
+            HeuristicsConfig {
+                max_repeated_ngram_ratio: 1.0,
+                ..Default::default()
+            },
+            &prose(6),
+        );
         assert!(d.first_failure().is_none(), "{:?}", d.checks);
         assert_eq!(d.checks.len(), 5);
     }
@@ -188,9 +238,21 @@ mod tests {
     #[test]
     fn min_words_is_inclusive() {
         let text = "word ".repeat(50);
-        let at = run(HeuristicsConfig { min_words: 50, ..Default::default() }, &text);
+        let at = run(
+            HeuristicsConfig {
+                min_words: 50,
+                ..Default::default()
+            },
+            &text,
+        );
         assert!(at.checks[0].passed);
-        let above = run(HeuristicsConfig { min_words: 51, ..Default::default() }, &text);
+        let above = run(
+            HeuristicsConfig {
+                min_words: 51,
+                ..Default::default()
+            },
+            &text,
+        );
         assert_eq!(above.first_failure().unwrap().rule, "min_words");
     }
 
@@ -198,7 +260,13 @@ mod tests {
     fn alnum_ratio_counts_non_whitespace_only() {
         assert_eq!(alnum_ratio("ab !!"), 0.5);
         assert_eq!(alnum_ratio("   "), 0.0);
-        let d = run(HeuristicsConfig { min_words: 1, ..Default::default() }, "ab !! cd ?? ef ## gh $$");
+        let d = run(
+            HeuristicsConfig {
+                min_words: 1,
+                ..Default::default()
+            },
+            "ab !! cd ?? ef ## gh $$",
+        );
         assert_eq!(d.first_failure().unwrap().rule, "alnum_ratio");
     }
 
@@ -209,34 +277,69 @@ mod tests {
         assert_eq!(repeated_ngram_ratio(&words, 3), 0.25);
         assert_eq!(repeated_ngram_ratio(&words, 7), 0.0);
         let spam = "buy cheap pills now ".repeat(30);
-        let d = run(HeuristicsConfig { min_alnum_ratio: 0.0, ..Default::default() }, &spam);
+        let d = run(
+            HeuristicsConfig {
+                min_alnum_ratio: 0.0,
+                ..Default::default()
+            },
+            &spam,
+        );
         assert_eq!(d.first_failure().unwrap().rule, "repeated_ngram_ratio");
     }
 
     #[test]
     fn sentence_length_bounds_hold_at_their_edges() {
-        assert_eq!(sentence_word_counts("One two three. Four five!\nSix seven"), vec![3, 2, 2]);
+        assert_eq!(
+            sentence_word_counts("One two three. Four five!\nSix seven"),
+            vec![3, 2, 2]
+        );
         let ten = "one two three four five six seven eight nine ten. ".repeat(3);
         assert_eq!(avg_sentence_words(&ten), 10.0);
-        let loose = HeuristicsConfig { min_words: 1, max_repeated_ngram_ratio: 1.0, ..Default::default() };
+        let loose = HeuristicsConfig {
+            min_words: 1,
+            max_repeated_ngram_ratio: 1.0,
+            ..Default::default()
+        };
         assert!(run(loose.clone(), &ten).first_failure().is_none());
-        let stricter = HeuristicsConfig { min_avg_sentence_words: 10.5, ..loose.clone() };
-        assert_eq!(run(stricter, &ten).first_failure().unwrap().rule, "min_avg_sentence_words");
-        let capped = HeuristicsConfig { max_avg_sentence_words: 9.0, min_avg_sentence_words: 0.0, ..loose };
-        assert_eq!(run(capped, &ten).first_failure().unwrap().rule, "max_avg_sentence_words");
+        let stricter = HeuristicsConfig {
+            min_avg_sentence_words: 10.5,
+            ..loose.clone()
+        };
+        assert_eq!(
+            run(stricter, &ten).first_failure().unwrap().rule,
+            "min_avg_sentence_words"
+        );
+        let capped = HeuristicsConfig {
+            max_avg_sentence_words: 9.0,
+            min_avg_sentence_words: 0.0,
+            ..loose
+        };
+        assert_eq!(
+            run(capped, &ten).first_failure().unwrap().rule,
+            "max_avg_sentence_words"
+        );
     }
 
     #[test]
     fn evaluate_all_runs_every_rule_after_a_failure() {
         let mut draft = Draft::new("d", "!!").with_evaluate_all(true);
-        Heuristics::new(&HeuristicsConfig::default()).unwrap().run(&mut draft).unwrap();
+        Heuristics::new(&HeuristicsConfig::default())
+            .unwrap()
+            .run(&mut draft)
+            .unwrap();
         assert_eq!(draft.checks.len(), 5);
         assert_eq!(draft.first_failure().unwrap().rule, "min_words");
     }
 
     #[test]
     fn bad_values_name_their_path() {
-        let c = HeuristicsConfig { min_alnum_ratio: 1.5, ..Default::default() };
-        assert_eq!(c.validate("quality.heuristics").unwrap_err().path, "quality.heuristics.min_alnum_ratio");
+        let c = HeuristicsConfig {
+            min_alnum_ratio: 1.5,
+            ..Default::default()
+        };
+        assert_eq!(
+            c.validate("quality.heuristics").unwrap_err().path,
+            "quality.heuristics.min_alnum_ratio"
+        );
     }
 }

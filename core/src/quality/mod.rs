@@ -27,7 +27,8 @@ pub struct QualityConfig {
 impl QualityConfig {
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         self.gopher.validate(&format!("{path}.gopher"))?;
-        self.gopher_repetition.validate(&format!("{path}.gopher_repetition"))?;
+        self.gopher_repetition
+            .validate(&format!("{path}.gopher_repetition"))?;
         self.c4.validate(&format!("{path}.c4"))?;
         self.fineweb.validate(&format!("{path}.fineweb"))?;
         self.heuristics.validate(&format!("{path}.heuristics"))?;

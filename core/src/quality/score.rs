@@ -38,17 +38,27 @@ pub struct ScoreConfig {
 
 impl Default for ScoreConfig {
     fn default() -> Self {
-        Self { threshold: 0.5, target_words: 300, ideal_sentence_words: [10.0, 30.0] }
+        Self {
+            threshold: 0.5,
+            target_words: 300,
+            ideal_sentence_words: [10.0, 30.0],
+        }
     }
 }
 
 impl ScoreConfig {
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(ConfigError::new(format!("{path}.threshold"), "must be between 0 and 1"));
+            return Err(ConfigError::new(
+                format!("{path}.threshold"),
+                "must be between 0 and 1",
+            ));
         }
         if self.target_words == 0 {
-            return Err(ConfigError::new(format!("{path}.target_words"), "must be at least 1"));
+            return Err(ConfigError::new(
+                format!("{path}.target_words"),
+                "must be at least 1",
+            ));
         }
         let [lo, hi] = self.ideal_sentence_words;
         if !(lo > 0.0 && lo <= hi) {
@@ -79,17 +89,26 @@ pub struct QualityScore {
 impl QualityScore {
     pub fn new(config: &ScoreConfig) -> Result<Self, ConfigError> {
         config.validate("quality.score")?;
-        Ok(Self { config: config.clone() })
+        Ok(Self {
+            config: config.clone(),
+        })
     }
 
     pub fn breakdown(&self, text: &str) -> QualityBreakdown {
         let words = words(text);
         let length = (words.len() as f64 / self.config.target_words as f64).min(1.0);
-        let sentence_length = sentence_component(avg_sentence_words(text), self.config.ideal_sentence_words);
+        let sentence_length =
+            sentence_component(avg_sentence_words(text), self.config.ideal_sentence_words);
         let diversity = ((mattr(&words) - 0.3) / 0.4).clamp(0.0, 1.0);
         let completeness = completeness(text);
         let total = (length + sentence_length + diversity + completeness) / 4.0;
-        QualityBreakdown { length, sentence_length, diversity, completeness, total }
+        QualityBreakdown {
+            length,
+            sentence_length,
+            diversity,
+            completeness,
+            total,
+        }
     }
 }
 
@@ -105,7 +124,12 @@ impl Step for QualityScore {
         draft.score("quality.diversity", b.diversity);
         draft.score("quality.completeness", b.completeness);
         draft.score("quality_score", b.total);
-        draft.check("quality_score", b.total, Bound::AtLeast, self.config.threshold);
+        draft.check(
+            "quality_score",
+            b.total,
+            Bound::AtLeast,
+            self.config.threshold,
+        );
         Ok(())
     }
 }
@@ -164,7 +188,11 @@ fn completeness(text: &str) -> f64 {
             complete += 1;
         }
     }
-    if lines == 0 { 0.0 } else { complete as f64 / lines as f64 }
+    if lines == 0 {
+        0.0
+    } else {
+        complete as f64 / lines as f64
+    }
 }
 
 #[cfg(test)]
@@ -182,9 +210,21 @@ mod tests {
 
     #[test]
     fn components_stay_within_zero_and_one() {
-        for text in ["", "a", PROSE, "Home | About | Contact", &"spam ".repeat(500)] {
+        for text in [
+            "",
+            "a",
+            PROSE,
+            "Home | About | Contact",
+            &"spam ".repeat(500),
+        ] {
             let b = score().breakdown(text);
-            for v in [b.length, b.sentence_length, b.diversity, b.completeness, b.total] {
+            for v in [
+                b.length,
+                b.sentence_length,
+                b.diversity,
+                b.completeness,
+                b.total,
+            ] {
                 assert!((0.0..=1.0).contains(&v), "{text:?}: {b:?}");
             }
         }
@@ -193,9 +233,14 @@ mod tests {
     #[test]
     fn prose_outscores_navigation_and_repetition() {
         let prose = score().breakdown(PROSE).total;
-        let menu = score().breakdown("Home\nAbout us\nProducts and services\nContact the team\nLogin").total;
+        let menu = score()
+            .breakdown("Home\nAbout us\nProducts and services\nContact the team\nLogin")
+            .total;
         let spam = score().breakdown(&"buy cheap pills now ".repeat(100)).total;
-        assert!(prose > menu && prose > spam, "prose {prose}, menu {menu}, spam {spam}");
+        assert!(
+            prose > menu && prose > spam,
+            "prose {prose}, menu {menu}, spam {spam}"
+        );
     }
 
     #[test]
@@ -218,7 +263,10 @@ mod tests {
 
     #[test]
     fn completeness_counts_sentence_like_lines() {
-        assert_eq!(completeness("This line ends well.\nThis one does not\nok"), 0.5);
+        assert_eq!(
+            completeness("This line ends well.\nThis one does not\nok"),
+            0.5
+        );
         assert_eq!(completeness("He said \"this is fine.\""), 1.0);
     }
 
@@ -226,11 +274,20 @@ mod tests {
     fn threshold_is_inclusive_and_recorded() {
         let total = score().breakdown(PROSE).total;
         let mut at = Draft::new("d", PROSE);
-        QualityScore::new(&ScoreConfig { threshold: total, ..Default::default() }).unwrap().run(&mut at).unwrap();
+        QualityScore::new(&ScoreConfig {
+            threshold: total,
+            ..Default::default()
+        })
+        .unwrap()
+        .run(&mut at)
+        .unwrap();
         assert!(at.first_failure().is_none());
         assert_eq!(at.scores.last().unwrap().value, total);
         let mut above = Draft::new("d", PROSE);
-        let strict = ScoreConfig { threshold: (total + 1.0) / 2.0, ..Default::default() };
+        let strict = ScoreConfig {
+            threshold: (total + 1.0) / 2.0,
+            ..Default::default()
+        };
         QualityScore::new(&strict).unwrap().run(&mut above).unwrap();
         assert_eq!(above.first_failure().unwrap().rule, "quality_score");
     }

@@ -1,0 +1,282 @@
+//! Measures shared by the evaluations: word-overlap precision/recall, ROC AUC.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use tamis_core::html::{Extract, HtmlConfig};
+use tamis_core::language::{LanguageConfig, LanguageFilter};
+use tamis_core::quality::score::{QualityScore, ScoreConfig};
+
+use crate::read_jsonl;
+
+/// Precision, recall and F1 of a candidate against a reference.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Prf {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl Prf {
+    pub fn from_counts(true_positives: f64, predicted: f64, expected: f64) -> Self {
+        let precision = if predicted == 0.0 {
+            if expected == 0.0 { 1.0 } else { 0.0 }
+        } else {
+            true_positives / predicted
+        };
+        let recall = if expected == 0.0 {
+            1.0
+        } else {
+            true_positives / expected
+        };
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Self {
+            precision,
+            recall,
+            f1,
+        }
+    }
+}
+
+/// Lower-cased words: runs of alphanumeric characters.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Bag-of-words overlap: each reference word can be matched once.
+pub fn word_prf(candidate: &str, reference: &str) -> Prf {
+    let (cand, refw) = (words(candidate), words(reference));
+    let mut bag: HashMap<&str, usize> = HashMap::new();
+    for w in &refw {
+        *bag.entry(w).or_default() += 1;
+    }
+    let mut hits = 0usize;
+    for w in &cand {
+        if let Some(n) = bag.get_mut(w.as_str()) {
+            if *n > 0 {
+                *n -= 1;
+                hits += 1;
+            }
+        }
+    }
+    Prf::from_counts(hits as f64, cand.len() as f64, refw.len() as f64)
+}
+
+/// Area under the ROC curve: the probability that a random positive scores above a random negative
+/// (ties count half). `None` without both classes.
+pub fn roc_auc(scored: &[(f64, bool)]) -> Option<f64> {
+    let positives: Vec<f64> = scored.iter().filter(|(_, l)| *l).map(|(s, _)| *s).collect();
+    let negatives: Vec<f64> = scored
+        .iter()
+        .filter(|(_, l)| !*l)
+        .map(|(s, _)| *s)
+        .collect();
+    if positives.is_empty() || negatives.is_empty() {
+        return None;
+    }
+    let mut wins = 0.0;
+    for p in &positives {
+        for n in &negatives {
+            wins += if p > n {
+                1.0
+            } else if p == n {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    Some(wins / (positives.len() * negatives.len()) as f64)
+}
+
+/// Extraction quality over a file of pages with reference output.
+#[derive(Debug, Clone)]
+pub struct HtmlReport {
+    pub pages: usize,
+    pub macro_prf: Prf,
+    pub micro_prf: Prf,
+    /// Page id and F1, worst first.
+    pub worst: Vec<(String, f64)>,
+}
+
+/// Word-level precision/recall/F1 of the `html` step against Readability.js's reference output.
+///
+/// The reference is Readability's main-content HTML; its words are read with the same extractor with
+/// nothing skipped and no main-content preference, so what is compared is the choice of content, not
+/// entity decoding or whitespace.
+pub fn html_extraction(path: &Path) -> Result<HtmlReport> {
+    let extractor = Extract::new(&HtmlConfig::default())?;
+    let reader = Extract::new(&HtmlConfig {
+        skip: vec!["script".into(), "style".into()],
+        prefer_main: false,
+        ..HtmlConfig::default()
+    })?;
+    let (mut sum, mut hits, mut predicted, mut expected) = (Prf::default(), 0.0, 0.0, 0.0);
+    let mut worst = Vec::new();
+    let rows = read_jsonl(path)?;
+    for row in &rows {
+        let id = row["id"].as_str().context("page without id")?;
+        let html = row["html"]
+            .as_str()
+            .with_context(|| format!("{id}: no html"))?;
+        let reference = row["expected_html"]
+            .as_str()
+            .with_context(|| format!("{id}: no expected_html"))?;
+        let got = extractor
+            .extract(html)
+            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?
+            .text;
+        let want = reader
+            .extract(reference)
+            .map_err(|e| anyhow::anyhow!("{id} reference: {e}"))?
+            .text;
+        let prf = word_prf(&got, &want);
+        let (c, r) = (words(&got).len() as f64, words(&want).len() as f64);
+        hits += prf.recall * r;
+        predicted += c;
+        expected += r;
+        sum.precision += prf.precision;
+        sum.recall += prf.recall;
+        sum.f1 += prf.f1;
+        worst.push((id.to_string(), prf.f1));
+    }
+    let n = rows.len().max(1) as f64;
+    worst.sort_by(|a, b| a.1.total_cmp(&b.1));
+    Ok(HtmlReport {
+        pages: rows.len(),
+        macro_prf: Prf {
+            precision: sum.precision / n,
+            recall: sum.recall / n,
+            f1: sum.f1 / n,
+        },
+        micro_prf: Prf::from_counts(hits, predicted, expected),
+        worst,
+    })
+}
+
+/// Language-ID accuracy by ISO 639-3 code.
+#[derive(Debug, Clone)]
+pub struct LangReport {
+    /// Records whose label the detector supports.
+    pub supported: usize,
+    pub correct: usize,
+    /// Records whose label the detector cannot produce.
+    pub unsupported: usize,
+    /// Per label: (records, correct).
+    pub per_language: BTreeMap<String, (usize, usize)>,
+}
+
+impl LangReport {
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.supported.max(1) as f64
+    }
+}
+
+/// Accuracy of the `language` step over a JSONL file with `text` and `lang_iso639_3`, counted over the
+/// records whose language the detector claims to support.
+pub fn langid(path: &Path) -> Result<LangReport> {
+    let detector = LanguageFilter::new(&LanguageConfig::default())?;
+    let supported_codes: Vec<&str> = whatlang_codes();
+    let mut report = LangReport {
+        supported: 0,
+        correct: 0,
+        unsupported: 0,
+        per_language: BTreeMap::new(),
+    };
+    for row in read_jsonl(path)? {
+        let label = row["lang_iso639_3"]
+            .as_str()
+            .context("record without lang_iso639_3")?;
+        let text = row["text"].as_str().context("record without text")?;
+        if !supported_codes.contains(&label) {
+            report.unsupported += 1;
+            continue;
+        }
+        let guess = detector.detect(text).map(|g| g.code);
+        let ok = guess.as_deref() == Some(label);
+        report.supported += 1;
+        report.correct += usize::from(ok);
+        let entry = report.per_language.entry(label.to_string()).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(ok);
+    }
+    Ok(report)
+}
+
+/// The ISO 639-3 codes the detector can answer.
+pub fn whatlang_codes() -> Vec<&'static str> {
+    tamis_core::language::supported_codes()
+}
+
+/// How well the quality score separates DCLM's human good/bad labels.
+#[derive(Debug, Clone)]
+pub struct QualityReport {
+    pub docs: usize,
+    pub auc: f64,
+    /// AUC of each component alone.
+    pub components: Vec<(&'static str, f64)>,
+    /// AUC on the unanimously labelled subset.
+    pub unanimous_auc: Option<f64>,
+}
+
+pub fn quality_score_auc(path: &Path) -> Result<QualityReport> {
+    let scorer = QualityScore::new(&ScoreConfig::default())?;
+    let mut total = Vec::new();
+    let mut unanimous = Vec::new();
+    let mut parts: [Vec<(f64, bool)>; 4] = Default::default();
+    for row in read_jsonl(path)? {
+        let text = row["text"].as_str().context("record without text")?;
+        let good = row["label"].as_i64().context("record without label")? == 1;
+        let b = scorer.breakdown(text);
+        total.push((b.total, good));
+        if row["unanimous"].as_bool() == Some(true) {
+            unanimous.push((b.total, good));
+        }
+        for (slot, v) in
+            parts
+                .iter_mut()
+                .zip([b.length, b.sentence_length, b.diversity, b.completeness])
+        {
+            slot.push((v, good));
+        }
+    }
+    let names = ["length", "sentence_length", "diversity", "completeness"];
+    Ok(QualityReport {
+        docs: total.len(),
+        auc: roc_auc(&total).context("need both labels")?,
+        components: names
+            .iter()
+            .zip(&parts)
+            .map(|(n, p)| (*n, roc_auc(p).unwrap_or(f64::NAN)))
+            .collect(),
+        unanimous_auc: roc_auc(&unanimous),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_overlap_counts_each_reference_word_once() {
+        let prf = word_prf("the the cat", "The cat sat");
+        assert_eq!(prf.precision, 2.0 / 3.0);
+        assert_eq!(prf.recall, 2.0 / 3.0);
+    }
+
+    #[test]
+    fn auc_of_perfect_random_and_inverted_rankings() {
+        assert_eq!(roc_auc(&[(0.9, true), (0.1, false)]), Some(1.0));
+        assert_eq!(roc_auc(&[(0.5, true), (0.5, false)]), Some(0.5));
+        assert_eq!(roc_auc(&[(0.1, true), (0.9, false)]), Some(0.0));
+        assert_eq!(roc_auc(&[(0.1, true)]), None);
+    }
+}
