@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test suite: formatting, the wasm builds (component for wasm32-wasip2, core for the browser target),
+# then every test of the workspace. Release profile throughout, so the host tests run the same binaries
+# the build produces and wasmtime is compiled once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+cargo fmt --all --check
+cargo build --release -p tamis-core --target wasm32-unknown-unknown
+cargo test --workspace --release
