@@ -222,7 +222,7 @@ mod tests {
         );
         assert!(run(&config, &good_lines(6)).first_failure().is_none());
         // Sentences are counted inside a line too.
-        let two_per_line = vec!["It rained. The river rose."; 3].join("\n");
+        let two_per_line = ["It rained. The river rose."; 3].join("\n");
         assert!(run(&config, &two_per_line).first_failure().is_none());
     }
 

@@ -67,13 +67,11 @@ impl FinewebConfig {
                 format!("expected a ratio >= 0, got {}", self.new_line_ratio),
             ));
         }
-        if let Some(chars) = &self.stop_chars {
-            if let Some(i) = chars.iter().position(String::is_empty) {
-                return Err(ConfigError::new(
-                    format!("{path}.stop_chars[{i}]"),
-                    "expected a non-empty string",
-                ));
-            }
+        if let Some(i) = self.stop_chars.iter().flatten().position(String::is_empty) {
+            return Err(ConfigError::new(
+                format!("{path}.stop_chars[{i}]"),
+                "expected a non-empty string",
+            ));
         }
         Ok(())
     }
@@ -115,7 +113,7 @@ impl FinewebQuality {
         let n_lines = lines.len() as f64;
 
         let punctuated = lines.iter().filter(|l| self.ends_punctuated(l)).count() as f64 / n_lines;
-        if !(punctuated == 0.0 && c.line_punct_exclude_zero)
+        if (punctuated != 0.0 || !c.line_punct_exclude_zero)
             && !draft.check(
                 "line_punct_ratio",
                 punctuated,
