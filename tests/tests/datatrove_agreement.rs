@@ -9,7 +9,12 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use tamis_core::{Config, Document, Pipeline, Resources, Verdict};
 
-const FILTERS: [&str; 4] = ["gopher_quality", "gopher_repetition", "c4_quality", "fineweb_quality"];
+const FILTERS: [&str; 4] = [
+    "gopher_quality",
+    "gopher_repetition",
+    "c4_quality",
+    "fineweb_quality",
+];
 
 fn pipeline(step: &str) -> Result<Pipeline> {
     let config = Config::from_toml(&format!("steps = [\"{step}\"]"))?;
@@ -19,8 +24,14 @@ fn pipeline(step: &str) -> Result<Pipeline> {
 #[test]
 fn every_filter_agrees_with_datatrove_on_every_document() -> Result<()> {
     let docs = tamis_tests::web_documents()?;
-    let expected = tamis_tests::read_jsonl(&tamis_tests::repo_root().join("tests/fixtures/datatrove/expected.jsonl"))?;
-    assert_eq!(docs.len(), expected.len(), "fixture and dev set differ in length");
+    let expected = tamis_tests::read_jsonl(
+        &tamis_tests::repo_root().join("tests/fixtures/datatrove/expected.jsonl"),
+    )?;
+    assert_eq!(
+        docs.len(),
+        expected.len(),
+        "fixture and dev set differ in length"
+    );
     assert_eq!(docs.len(), 397);
 
     let mut report = Vec::new();
@@ -29,7 +40,11 @@ fn every_filter_agrees_with_datatrove_on_every_document() -> Result<()> {
         let mut agree = 0;
         let mut disagreements = Vec::new();
         for (doc, want) in docs.iter().zip(&expected) {
-            assert_eq!(want["id"].as_str(), Some(doc.id.as_str()), "fixture out of order");
+            assert_eq!(
+                want["id"].as_str(),
+                Some(doc.id.as_str()),
+                "fixture out of order"
+            );
             let want = &want[filter];
             let want_keep = want["keep"].as_bool().context("keep")?;
             let want_reason = want["reason"].as_str();
@@ -58,7 +73,12 @@ fn every_filter_agrees_with_datatrove_on_every_document() -> Result<()> {
         report.push((filter, agree));
     }
     for (filter, agree) in report {
-        assert_eq!(agree, docs.len(), "{filter}: only {agree} of {} documents agree with datatrove", docs.len());
+        assert_eq!(
+            agree,
+            docs.len(),
+            "{filter}: only {agree} of {} documents agree with datatrove",
+            docs.len()
+        );
     }
     Ok(())
 }
