@@ -390,6 +390,10 @@ fn one_line(s: &str) -> String {
 
 fn path_error(path: &serde_path_to_error::Path, message: &str) -> ConfigError {
     let path = path.to_string();
+    // YAML errors already start with the path; it is shown once, by `ConfigError`.
+    let message = message
+        .strip_prefix(&format!("{path}: "))
+        .unwrap_or(message);
     ConfigError::new(
         if path.is_empty() {
             ".".to_string()

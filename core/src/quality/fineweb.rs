@@ -1,26 +1,158 @@
-//! STUB — to be replaced by the real implementation of this step.
+//! FineWeb's own quality rules (Penedo et al. 2024), exactly as datatrove 0.10.1's `FineWebQualityFilter`
+//! implements them: share of lines ending in terminal punctuation, share of short lines, characters in
+//! repeated lines, and newlines per word.
+//!
+//! Lines are split on `\n` only and blank lines dropped, but a line is measured unstripped (a trailing space
+//! hides its final period); lengths count code points.
 
 use serde::{Deserialize, Serialize};
 
+use super::gopher_repetition::find_duplicates;
+use super::words::{EnglishTokenizer, char_len, is_terminal_punctuation, py_strip};
 use crate::config::StepName;
 use crate::error::{ConfigError, StepError};
+use crate::outcome::Bound;
 use crate::pipeline::{Draft, Step};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The constructor arguments of datatrove's `FineWebQualityFilter`, with its defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct FinewebConfig {}
+pub struct FinewebConfig {
+    /// Smallest share of lines ending with one of `stop_chars`.
+    pub line_punct_thr: f64,
+    /// Let a document whose share is exactly 0 pass the previous rule.
+    pub line_punct_exclude_zero: bool,
+    /// Line endings that count as punctuated; `None` is datatrove's TERMINAL_PUNCTUATION.
+    pub stop_chars: Option<Vec<String>>,
+    /// Largest share of lines of at most `short_line_length` characters.
+    pub short_line_thr: f64,
+    pub short_line_length: usize,
+    /// Largest share of characters (newlines not counted) in lines that repeat an earlier line.
+    pub char_duplicates_ratio: f64,
+    /// Most newlines per word.
+    pub new_line_ratio: f64,
+}
+
+impl Default for FinewebConfig {
+    fn default() -> Self {
+        Self {
+            line_punct_thr: 0.12,
+            line_punct_exclude_zero: false,
+            stop_chars: None,
+            short_line_thr: 0.67,
+            short_line_length: 30,
+            char_duplicates_ratio: 0.01,
+            new_line_ratio: 0.3,
+        }
+    }
+}
 
 impl FinewebConfig {
-    pub fn validate(&self, _path: &str) -> Result<(), ConfigError> {
+    pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
+        for (name, value) in [
+            ("line_punct_thr", self.line_punct_thr),
+            ("short_line_thr", self.short_line_thr),
+            ("char_duplicates_ratio", self.char_duplicates_ratio),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ConfigError::new(
+                    format!("{path}.{name}"),
+                    format!("expected a ratio in 0..=1, got {value}"),
+                ));
+            }
+        }
+        if !(self.new_line_ratio.is_finite() && self.new_line_ratio >= 0.0) {
+            return Err(ConfigError::new(
+                format!("{path}.new_line_ratio"),
+                format!("expected a ratio >= 0, got {}", self.new_line_ratio),
+            ));
+        }
+        if let Some(i) = self.stop_chars.iter().flatten().position(String::is_empty) {
+            return Err(ConfigError::new(
+                format!("{path}.stop_chars[{i}]"),
+                "expected a non-empty string",
+            ));
+        }
         Ok(())
     }
 }
 
-pub struct FinewebQuality;
+pub struct FinewebQuality {
+    config: FinewebConfig,
+    tokenizer: EnglishTokenizer,
+}
 
 impl FinewebQuality {
-    pub fn new(_config: &FinewebConfig) -> Result<Self, ConfigError> {
-        Ok(Self)
+    pub fn new(config: &FinewebConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            config: config.clone(),
+            tokenizer: EnglishTokenizer::new(),
+        })
+    }
+
+    fn ends_punctuated(&self, line: &str) -> bool {
+        match &self.config.stop_chars {
+            Some(chars) => chars.iter().any(|c| line.ends_with(c.as_str())),
+            None => line
+                .chars()
+                .next_back()
+                .is_some_and(is_terminal_punctuation),
+        }
+    }
+
+    fn judge(&self, draft: &mut Draft) {
+        let c = &self.config;
+        let text = draft.text.clone();
+        let lines: Vec<&str> = text
+            .split('\n')
+            .filter(|l| !py_strip(l).is_empty())
+            .collect();
+        if !draft.check("empty", lines.len() as f64, Bound::AtLeast, 1.0) {
+            return;
+        }
+        let n_lines = lines.len() as f64;
+
+        let punctuated = lines.iter().filter(|l| self.ends_punctuated(l)).count() as f64 / n_lines;
+        if (punctuated != 0.0 || !c.line_punct_exclude_zero)
+            && !draft.check(
+                "line_punct_ratio",
+                punctuated,
+                Bound::AtLeast,
+                c.line_punct_thr,
+            )
+        {
+            return;
+        }
+
+        let short = lines
+            .iter()
+            .filter(|l| char_len(l) <= c.short_line_length)
+            .count() as f64
+            / n_lines;
+        if !draft.check("short_line_ratio", short, Bound::AtMost, c.short_line_thr) {
+            return;
+        }
+
+        let non_newline = text.chars().filter(|&ch| ch != '\n').count();
+        let duplicated = find_duplicates(&lines).1 as f64 / non_newline.max(1) as f64;
+        if !draft.check(
+            "char_dup_ratio",
+            duplicated,
+            Bound::AtMost,
+            c.char_duplicates_ratio,
+        ) {
+            return;
+        }
+
+        let words = self.tokenizer.words(&text).len();
+        let newlines = text.matches('\n').count();
+        // A non-blank line always holds a word, so `words` is never 0 here; guard anyway.
+        let per_word = if words == 0 {
+            f64::INFINITY
+        } else {
+            newlines as f64 / words as f64
+        };
+        draft.check("list_ratio", per_word, Bound::AtMost, c.new_line_ratio);
     }
 }
 
@@ -29,7 +161,169 @@ impl Step for FinewebQuality {
         StepName::FinewebQuality
     }
 
-    fn run(&self, _draft: &mut Draft) -> Result<(), StepError> {
+    fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
+        self.judge(draft);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(config: &FinewebConfig, text: &str) -> Draft {
+        let mut draft = Draft::new("t", text).with_evaluate_all(true);
+        FinewebQuality::new(config)
+            .unwrap()
+            .run(&mut draft)
+            .unwrap();
+        draft
+    }
+
+    fn check<'d>(draft: &'d Draft, rule: &str) -> &'d crate::outcome::Check {
+        draft
+            .checks
+            .iter()
+            .find(|c| c.rule == rule)
+            .unwrap_or_else(|| panic!("no check {rule}"))
+    }
+
+    /// A distinct line longer than 30 characters, ending with a period or not.
+    fn line(i: usize, period: bool) -> String {
+        format!(
+            "this is line number {i} of the sample text{}",
+            if period { "." } else { "" }
+        )
+    }
+
+    fn lines(punctuated: usize, total: usize) -> String {
+        (0..total)
+            .map(|i| line(i, i < punctuated))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn blank_text_is_empty() {
+        let mut draft = Draft::new("t", " \n\n\t");
+        FinewebQuality::new(&FinewebConfig::default())
+            .unwrap()
+            .run(&mut draft)
+            .unwrap();
+        assert_eq!(draft.first_failure().unwrap().rule, "empty");
+    }
+
+    #[test]
+    fn line_punctuation_boundary() {
+        let at = FinewebConfig {
+            line_punct_thr: 0.12,
+            ..Default::default()
+        };
+        // 3 of 25 lines = 0.12 exactly.
+        assert_eq!(
+            check(&run(&at, &lines(3, 25)), "line_punct_ratio").value,
+            0.12
+        );
+        assert!(check(&run(&at, &lines(3, 25)), "line_punct_ratio").passed);
+        assert!(!check(&run(&at, &lines(2, 25)), "line_punct_ratio").passed);
+        assert!(check(&run(&at, &lines(4, 25)), "line_punct_ratio").passed);
+        // A trailing space hides the period, as in datatrove.
+        let hidden = format!("{} ", line(0, true));
+        assert_eq!(check(&run(&at, &hidden), "line_punct_ratio").value, 0.0);
+        let zero_ok = FinewebConfig {
+            line_punct_exclude_zero: true,
+            ..Default::default()
+        };
+        assert!(
+            run(&zero_ok, &lines(0, 5))
+                .checks
+                .iter()
+                .all(|c| c.rule != "line_punct_ratio")
+        );
+    }
+
+    #[test]
+    fn short_line_boundary() {
+        let config = FinewebConfig::default();
+        let doc = |short: usize, total: usize| {
+            (0..total)
+                .map(|i| {
+                    if i < short {
+                        format!("{:<29}.", format!("s{i}"))
+                    } else {
+                        line(i, true)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        // Short lines are exactly 30 characters, the limit itself.
+        let config_at = FinewebConfig {
+            short_line_thr: 0.5,
+            ..config
+        };
+        assert!(check(&run(&config_at, &doc(5, 10)), "short_line_ratio").passed);
+        assert!(!check(&run(&config_at, &doc(6, 10)), "short_line_ratio").passed);
+        assert!(check(&run(&config_at, &doc(4, 10)), "short_line_ratio").passed);
+    }
+
+    #[test]
+    fn char_duplicate_boundary() {
+        let base = format!("{}\n{}", line(0, true), line(1, true));
+        let text = format!("{base}\n{}", line(0, true));
+        let value = check(&run(&FinewebConfig::default(), &text), "char_dup_ratio").value;
+        let expected = char_len(&line(0, true)) as f64 / (char_len(&text) - 2) as f64;
+        assert_eq!(value, expected);
+        let at = FinewebConfig {
+            char_duplicates_ratio: expected,
+            ..Default::default()
+        };
+        assert!(check(&run(&at, &text), "char_dup_ratio").passed);
+        let below = FinewebConfig {
+            char_duplicates_ratio: expected - 1e-9,
+            ..Default::default()
+        };
+        assert!(!check(&run(&below, &text), "char_dup_ratio").passed);
+        let above = FinewebConfig {
+            char_duplicates_ratio: expected + 1e-9,
+            ..Default::default()
+        };
+        assert!(check(&run(&above, &text), "char_dup_ratio").passed);
+    }
+
+    #[test]
+    fn list_ratio_boundary() {
+        // "a0 bb cc.\n" has 4 words ("a0", "bb", "cc", ".") and one newline per line.
+        let config = FinewebConfig {
+            new_line_ratio: 0.25,
+            char_duplicates_ratio: 1.0,
+            short_line_thr: 1.0,
+            ..Default::default()
+        };
+        let text = |n: usize, tail: &str| {
+            format!(
+                "{}{tail}",
+                (0..n).map(|i| format!("a{i} bb cc.\n")).collect::<String>()
+            )
+        };
+        assert_eq!(check(&run(&config, &text(4, "")), "list_ratio").value, 0.25);
+        assert!(check(&run(&config, &text(4, "")), "list_ratio").passed);
+        assert!(!check(&run(&config, &text(4, "\n")), "list_ratio").passed);
+        assert!(check(&run(&config, &text(4, " extra")), "list_ratio").passed);
+    }
+
+    #[test]
+    fn validation_names_the_path() {
+        let config = FinewebConfig {
+            short_line_thr: -0.1,
+            ..Default::default()
+        };
+        assert_eq!(config.validate("q").unwrap_err().path, "q.short_line_thr");
+        let config = FinewebConfig {
+            stop_chars: Some(vec![String::new()]),
+            ..Default::default()
+        };
+        assert_eq!(config.validate("q").unwrap_err().path, "q.stop_chars[0]");
+        assert!(FinewebConfig::default().validate("q").is_ok());
     }
 }

@@ -1,26 +1,292 @@
-//! STUB — to be replaced by the real implementation of this step.
+//! Gopher quality rules (Rae et al. 2021, "Scaling Language Models", appendix A1), exactly as datatrove 0.10.1's
+//! `GopherQualityFilter` implements them, so that a tamis verdict can be compared with a datatrove one.
+//!
+//! Words are datatrove's English words (spaCy's tokenizer, see [`super::words`]); "non-symbol words" are those
+//! with at least one character outside datatrove's punctuation set. Lengths count code points, as Python does.
+//! As in datatrove, a threshold of 0 switches its rule off.
 
 use serde::{Deserialize, Serialize};
 
+use super::words::{
+    EnglishTokenizer, char_len, is_datatrove_punctuation, is_py_alpha, is_py_space, py_splitlines,
+};
 use crate::config::StepName;
 use crate::error::{ConfigError, StepError};
+use crate::outcome::Bound;
 use crate::pipeline::{Draft, Step};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The constructor arguments of datatrove's `GopherQualityFilter`, with its defaults (Gopher, table A1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct GopherQualityConfig {}
+pub struct GopherQualityConfig {
+    /// Fewest non-symbol words; 0 = off.
+    pub min_doc_words: u64,
+    /// Most non-symbol words; 0 = off.
+    pub max_doc_words: u64,
+    /// Shortest mean length of non-symbol words, in characters; 0 = off.
+    pub min_avg_word_length: f64,
+    /// Longest mean length of non-symbol words; 0 = off.
+    pub max_avg_word_length: f64,
+    /// Most `#` per word, and most ellipses (`...` or `…`) per word; 0 = off.
+    pub max_symbol_word_ratio: f64,
+    /// Largest share of lines starting with a bullet (`•` or `-`); 0 = off.
+    pub max_bullet_lines_ratio: f64,
+    /// Largest share of lines ending with an ellipsis; 0 = off.
+    pub max_ellipsis_lines_ratio: f64,
+    /// Smallest share of words with a letter. datatrove names it `max_`, though it is a minimum; the name is
+    /// kept so that configs carry over.
+    pub max_non_alpha_words_ratio: f64,
+    /// Fewest distinct stop words present; 0 = off.
+    pub min_stop_words: u64,
+    /// Case-sensitive; `None` is Gopher's list.
+    pub stop_words: Option<Vec<String>>,
+}
+
+/// Gopher's stop words, as datatrove lists them.
+pub const STOP_WORDS: [&str; 8] = ["the", "be", "to", "of", "and", "that", "have", "with"];
+
+impl Default for GopherQualityConfig {
+    fn default() -> Self {
+        Self {
+            min_doc_words: 50,
+            max_doc_words: 100_000,
+            min_avg_word_length: 3.0,
+            max_avg_word_length: 10.0,
+            max_symbol_word_ratio: 0.1,
+            max_bullet_lines_ratio: 0.9,
+            max_ellipsis_lines_ratio: 0.3,
+            max_non_alpha_words_ratio: 0.8,
+            min_stop_words: 2,
+            stop_words: None,
+        }
+    }
+}
 
 impl GopherQualityConfig {
-    pub fn validate(&self, _path: &str) -> Result<(), ConfigError> {
+    pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
+        if self.max_doc_words != 0 && self.min_doc_words > self.max_doc_words {
+            return Err(ConfigError::new(
+                format!("{path}.min_doc_words"),
+                format!(
+                    "min_doc_words ({}) exceeds max_doc_words ({})",
+                    self.min_doc_words, self.max_doc_words
+                ),
+            ));
+        }
+        for (name, value) in [
+            ("min_avg_word_length", self.min_avg_word_length),
+            ("max_avg_word_length", self.max_avg_word_length),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(ConfigError::new(
+                    format!("{path}.{name}"),
+                    format!("expected a length >= 0, got {value}"),
+                ));
+            }
+        }
+        if self.max_avg_word_length != 0.0 && self.min_avg_word_length > self.max_avg_word_length {
+            return Err(ConfigError::new(
+                format!("{path}.min_avg_word_length"),
+                format!(
+                    "min_avg_word_length ({}) exceeds max_avg_word_length ({})",
+                    self.min_avg_word_length, self.max_avg_word_length
+                ),
+            ));
+        }
+        for (name, value) in [
+            ("max_symbol_word_ratio", self.max_symbol_word_ratio),
+            ("max_bullet_lines_ratio", self.max_bullet_lines_ratio),
+            ("max_ellipsis_lines_ratio", self.max_ellipsis_lines_ratio),
+            ("max_non_alpha_words_ratio", self.max_non_alpha_words_ratio),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ConfigError::new(
+                    format!("{path}.{name}"),
+                    format!("expected a ratio in 0..=1, got {value}"),
+                ));
+            }
+        }
         Ok(())
     }
 }
 
-pub struct GopherQuality;
+pub struct GopherQuality {
+    config: GopherQualityConfig,
+    stop_words: Vec<String>,
+    tokenizer: EnglishTokenizer,
+}
 
 impl GopherQuality {
-    pub fn new(_config: &GopherQualityConfig) -> Result<Self, ConfigError> {
-        Ok(Self)
+    pub fn new(config: &GopherQualityConfig) -> Result<Self, ConfigError> {
+        let stop_words = match &config.stop_words {
+            Some(list) => list.clone(),
+            None => STOP_WORDS.iter().map(|s| s.to_string()).collect(),
+        };
+        Ok(Self {
+            config: config.clone(),
+            stop_words,
+            tokenizer: EnglishTokenizer::new(),
+        })
+    }
+
+    /// The rules in datatrove's order; returns as soon as `draft.check` says to stop.
+    fn judge(&self, draft: &mut Draft) {
+        let c = &self.config;
+        let text = draft.text.clone();
+        let words = self.tokenizer.words(&text);
+        let n_words = words.len();
+        let non_symbol: Vec<&str> = words
+            .iter()
+            .copied()
+            .filter(|w| w.chars().any(|ch| !is_datatrove_punctuation(ch)))
+            .collect();
+        let n_non_symbol = non_symbol.len() as f64;
+
+        if c.min_doc_words != 0
+            && !draft.check(
+                "gopher_short_doc",
+                n_non_symbol,
+                Bound::AtLeast,
+                c.min_doc_words as f64,
+            )
+        {
+            return;
+        }
+        if c.max_doc_words != 0
+            && !draft.check(
+                "gopher_long_doc",
+                n_non_symbol,
+                Bound::AtMost,
+                c.max_doc_words as f64,
+            )
+        {
+            return;
+        }
+
+        // numpy's mean of no lengths is NaN, which fails no comparison: the rules pass.
+        if !non_symbol.is_empty() {
+            let avg = non_symbol.iter().map(|w| char_len(w) as f64).sum::<f64>() / n_non_symbol;
+            if c.min_avg_word_length != 0.0
+                && !draft.check(
+                    "gopher_below_avg_threshold",
+                    avg,
+                    Bound::AtLeast,
+                    c.min_avg_word_length,
+                )
+            {
+                return;
+            }
+            if c.max_avg_word_length != 0.0
+                && !draft.check(
+                    "gopher_above_avg_threshold",
+                    avg,
+                    Bound::AtMost,
+                    c.max_avg_word_length,
+                )
+            {
+                return;
+            }
+        }
+
+        // With no words at all (reachable only with min_doc_words = 0) datatrove divides by zero; tamis
+        // takes every per-word and per-line ratio as 0 instead of failing the document.
+        let per_word = |count: usize| {
+            if n_words == 0 {
+                0.0
+            } else {
+                count as f64 / n_words as f64
+            }
+        };
+        if c.max_symbol_word_ratio != 0.0 {
+            let hashes = per_word(text.matches('#').count());
+            if !draft.check(
+                "gopher_too_many_hashes",
+                hashes,
+                Bound::AtMost,
+                c.max_symbol_word_ratio,
+            ) {
+                return;
+            }
+            let ellipses = per_word(text.matches("...").count() + text.matches('…').count());
+            if !draft.check(
+                "gopher_too_many_ellipsis",
+                ellipses,
+                Bound::AtMost,
+                c.max_symbol_word_ratio,
+            ) {
+                return;
+            }
+        }
+
+        let lines = py_splitlines(&text);
+        let per_line = |count: usize| {
+            if lines.is_empty() {
+                0.0
+            } else {
+                count as f64 / lines.len() as f64
+            }
+        };
+        if c.max_bullet_lines_ratio != 0.0 {
+            let bullets = lines
+                .iter()
+                .filter(|l| {
+                    let l = l.trim_start_matches(is_py_space);
+                    l.starts_with('•') || l.starts_with('-')
+                })
+                .count();
+            if !draft.check(
+                "gopher_too_many_bullets",
+                per_line(bullets),
+                Bound::AtMost,
+                c.max_bullet_lines_ratio,
+            ) {
+                return;
+            }
+        }
+        if c.max_ellipsis_lines_ratio != 0.0 {
+            let ending = lines
+                .iter()
+                .filter(|l| {
+                    let l = l.trim_end_matches(is_py_space);
+                    l.ends_with("...") || l.ends_with('…')
+                })
+                .count();
+            if !draft.check(
+                "gopher_too_many_end_ellipsis",
+                per_line(ending),
+                Bound::AtMost,
+                c.max_ellipsis_lines_ratio,
+            ) {
+                return;
+            }
+        }
+
+        if c.max_non_alpha_words_ratio != 0.0 {
+            let alpha = per_word(words.iter().filter(|w| w.chars().any(is_py_alpha)).count());
+            if !draft.check(
+                "gopher_below_alpha_threshold",
+                alpha,
+                Bound::AtLeast,
+                c.max_non_alpha_words_ratio,
+            ) {
+                return;
+            }
+        }
+
+        if c.min_stop_words != 0 {
+            let present = self
+                .stop_words
+                .iter()
+                .filter(|s| words.contains(&s.as_str()))
+                .count();
+            let present = present as f64;
+            draft.check(
+                "gopher_enough_stop_words",
+                present,
+                Bound::AtLeast,
+                c.min_stop_words as f64,
+            );
+        }
     }
 }
 
@@ -29,7 +295,270 @@ impl Step for GopherQuality {
         StepName::GopherQuality
     }
 
-    fn run(&self, _draft: &mut Draft) -> Result<(), StepError> {
+    fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
+        self.judge(draft);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(config: &GopherQualityConfig, text: &str) -> Draft {
+        let mut draft = Draft::new("t", text).with_evaluate_all(true);
+        GopherQuality::new(config).unwrap().run(&mut draft).unwrap();
+        draft
+    }
+
+    fn check<'d>(draft: &'d Draft, rule: &str) -> &'d crate::outcome::Check {
+        draft
+            .checks
+            .iter()
+            .find(|c| c.rule == rule)
+            .unwrap_or_else(|| panic!("no check {rule}"))
+    }
+
+    /// `n` words of `len` letters, with stop words so that only the rule under test can fail.
+    fn words(n: usize, len: usize) -> String {
+        let mut out = vec!["the".to_string(), "and".to_string()];
+        while out.len() < n {
+            out.push("x".repeat(len));
+        }
+        out.join(" ")
+    }
+
+    #[test]
+    fn short_doc_boundary() {
+        let config = GopherQualityConfig::default();
+        assert!(check(&run(&config, &words(50, 3)), "gopher_short_doc").passed);
+        assert!(!check(&run(&config, &words(49, 3)), "gopher_short_doc").passed);
+        assert!(check(&run(&config, &words(51, 3)), "gopher_short_doc").passed);
+    }
+
+    #[test]
+    fn long_doc_boundary() {
+        let config = GopherQualityConfig {
+            min_doc_words: 1,
+            max_doc_words: 60,
+            ..Default::default()
+        };
+        assert!(check(&run(&config, &words(60, 3)), "gopher_long_doc").passed);
+        assert!(!check(&run(&config, &words(61, 3)), "gopher_long_doc").passed);
+        assert!(check(&run(&config, &words(59, 3)), "gopher_long_doc").passed);
+    }
+
+    #[test]
+    fn punctuation_only_words_do_not_count() {
+        let config = GopherQualityConfig::default();
+        let text = format!("{} . , ! ?", words(49, 4));
+        let draft = run(&config, &text);
+        assert_eq!(check(&draft, "gopher_short_doc").value, 49.0);
+    }
+
+    #[test]
+    fn average_word_length_boundaries() {
+        let config = GopherQualityConfig::default();
+        // "the" and "and" are 3 letters: mean exactly 3.
+        assert!(check(&run(&config, &words(60, 3)), "gopher_below_avg_threshold").passed);
+        let below = run(&config, &format!("{} ab", words(59, 3)));
+        assert!(!check(&below, "gopher_below_avg_threshold").passed);
+        let above = run(&config, &format!("{} abcd", words(59, 3)));
+        assert!(check(&above, "gopher_below_avg_threshold").passed);
+        // "the", "and" and eight long words: mean (6 + sum) / 10 around the maximum of 10.
+        let config = GopherQualityConfig {
+            min_doc_words: 1,
+            ..Default::default()
+        };
+        let long = |twelves: usize, elevens: usize, tens: usize| {
+            let mut parts = vec!["the".to_string(), "and".to_string()];
+            parts.extend(std::iter::repeat_n("x".repeat(12), twelves));
+            parts.extend(std::iter::repeat_n("x".repeat(11), elevens));
+            parts.extend(std::iter::repeat_n("x".repeat(10), tens));
+            parts.join(" ")
+        };
+        let at = run(&config, &long(6, 2, 0));
+        assert_eq!(check(&at, "gopher_above_avg_threshold").value, 10.0);
+        assert!(check(&at, "gopher_above_avg_threshold").passed);
+        assert!(!check(&run(&config, &long(7, 1, 0)), "gopher_above_avg_threshold").passed);
+        assert!(check(&run(&config, &long(6, 1, 1)), "gopher_above_avg_threshold").passed);
+    }
+
+    #[test]
+    fn hash_and_ellipsis_ratios_boundaries() {
+        let config = GopherQualityConfig {
+            min_doc_words: 1,
+            ..Default::default()
+        };
+        // 5 hashes in 50 words (each "#x" is two tokens: "#" and "x")... use standalone "#" tokens instead.
+        let at = format!("{} {}", words(45, 4), ["#"; 5].join(" "));
+        assert_eq!(
+            check(&run(&config, &at), "gopher_too_many_hashes").value,
+            0.1
+        );
+        assert!(check(&run(&config, &at), "gopher_too_many_hashes").passed);
+        let over = format!("{} {}", words(44, 4), ["#"; 6].join(" "));
+        assert!(!check(&run(&config, &over), "gopher_too_many_hashes").passed);
+        let under = format!("{} {}", words(46, 4), ["#"; 4].join(" "));
+        assert!(check(&run(&config, &under), "gopher_too_many_hashes").passed);
+        let over = format!("{} {}", words(44, 4), ["..."; 6].join(" "));
+        assert!(!check(&run(&config, &over), "gopher_too_many_ellipsis").passed);
+        let at = format!("{} {}", words(45, 4), ["…"; 5].join(" "));
+        assert!(check(&run(&config, &at), "gopher_too_many_ellipsis").passed);
+    }
+
+    #[test]
+    fn bullet_and_end_ellipsis_line_boundaries() {
+        let config = GopherQualityConfig {
+            min_doc_words: 1,
+            ..Default::default()
+        };
+        let lines = |bullets: usize, total: usize| {
+            (0..total)
+                .map(|i| {
+                    if i < bullets {
+                        format!("  • {}", words(6, 4))
+                    } else {
+                        words(6, 4)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(check(&run(&config, &lines(9, 10)), "gopher_too_many_bullets").passed);
+        assert!(!check(&run(&config, &lines(10, 10)), "gopher_too_many_bullets").passed);
+        assert!(check(&run(&config, &lines(8, 10)), "gopher_too_many_bullets").passed);
+        let ending = |n: usize, total: usize| {
+            (0..total)
+                .map(|i| {
+                    if i < n {
+                        format!("{} and so...  ", words(6, 4))
+                    } else {
+                        words(6, 4)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(
+            check(
+                &run(&config, &ending(3, 10)),
+                "gopher_too_many_end_ellipsis"
+            )
+            .passed
+        );
+        assert!(
+            !check(
+                &run(&config, &ending(4, 10)),
+                "gopher_too_many_end_ellipsis"
+            )
+            .passed
+        );
+        assert!(
+            check(
+                &run(&config, &ending(2, 10)),
+                "gopher_too_many_end_ellipsis"
+            )
+            .passed
+        );
+    }
+
+    #[test]
+    fn alpha_ratio_boundary() {
+        let config = GopherQualityConfig {
+            min_doc_words: 1,
+            ..Default::default()
+        };
+        let text = |alpha: usize, numbers: usize| {
+            format!("{} {}", words(alpha, 4), ["1234"; 100][..numbers].join(" "))
+        };
+        assert_eq!(
+            check(&run(&config, &text(40, 10)), "gopher_below_alpha_threshold").value,
+            0.8
+        );
+        assert!(check(&run(&config, &text(40, 10)), "gopher_below_alpha_threshold").passed);
+        assert!(!check(&run(&config, &text(39, 11)), "gopher_below_alpha_threshold").passed);
+        assert!(check(&run(&config, &text(41, 9)), "gopher_below_alpha_threshold").passed);
+    }
+
+    #[test]
+    fn stop_word_boundary_is_case_sensitive() {
+        let config = GopherQualityConfig {
+            min_doc_words: 1,
+            ..Default::default()
+        };
+        let filler = ["word"; 20].join(" ");
+        assert!(
+            check(
+                &run(&config, &format!("the of {filler}")),
+                "gopher_enough_stop_words"
+            )
+            .passed
+        );
+        assert!(
+            !check(
+                &run(&config, &format!("The of {filler}")),
+                "gopher_enough_stop_words"
+            )
+            .passed
+        );
+        assert!(
+            check(
+                &run(&config, &format!("the of and {filler}")),
+                "gopher_enough_stop_words"
+            )
+            .passed
+        );
+    }
+
+    #[test]
+    fn first_failure_stops_the_rules() {
+        let mut draft = Draft::new("t", "Too short.");
+        GopherQuality::new(&GopherQualityConfig::default())
+            .unwrap()
+            .run(&mut draft)
+            .unwrap();
+        assert_eq!(draft.checks.len(), 1);
+        assert_eq!(draft.first_failure().unwrap().rule, "gopher_short_doc");
+    }
+
+    #[test]
+    fn empty_text_with_every_rule_off_but_stop_words_does_not_panic() {
+        let config = GopherQualityConfig {
+            min_doc_words: 0,
+            ..Default::default()
+        };
+        let draft = run(&config, "");
+        assert!(!check(&draft, "gopher_enough_stop_words").passed);
+    }
+
+    #[test]
+    fn validation_names_the_path() {
+        let config = GopherQualityConfig {
+            min_doc_words: 10,
+            max_doc_words: 5,
+            ..Default::default()
+        };
+        assert_eq!(
+            config.validate("quality.gopher").unwrap_err().path,
+            "quality.gopher.min_doc_words"
+        );
+        let config = GopherQualityConfig {
+            max_bullet_lines_ratio: 1.5,
+            ..Default::default()
+        };
+        assert_eq!(
+            config.validate("quality.gopher").unwrap_err().path,
+            "quality.gopher.max_bullet_lines_ratio"
+        );
+        let config = GopherQualityConfig {
+            min_avg_word_length: -1.0,
+            ..Default::default()
+        };
+        assert_eq!(
+            config.validate("q").unwrap_err().path,
+            "q.min_avg_word_length"
+        );
+        assert!(GopherQualityConfig::default().validate("q").is_ok());
     }
 }

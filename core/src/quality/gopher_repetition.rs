@@ -1,26 +1,191 @@
-//! STUB — to be replaced by the real implementation of this step.
+//! Gopher repetition rules (Rae et al. 2021, table A1), exactly as datatrove 0.10.1's `GopherRepetitionFilter`
+//! implements them.
+//!
+//! Details that change verdicts and are kept on purpose: paragraphs are split at two or more `\n` of the
+//! stripped text but lines at one or more `\n` of the raw text; every fraction of characters is taken over the
+//! whole raw text in code points; top n-grams join words with spaces while duplicated n-grams join them with
+//! nothing; and ties between equally frequent top n-grams go to the one seen first.
+
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::words::{EnglishTokenizer, char_len, py_strip};
 use crate::config::StepName;
 use crate::error::{ConfigError, StepError};
+use crate::outcome::Bound;
 use crate::pipeline::{Draft, Step};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The constructor arguments of datatrove's `GopherRepetitionFilter`, with its defaults (Gopher, table A1).
+/// A fraction of 0 switches its rule off, as in datatrove.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct GopherRepetitionConfig {}
+pub struct GopherRepetitionConfig {
+    /// Largest share of lines that repeat an earlier line.
+    pub dup_line_frac: f64,
+    /// Largest share of paragraphs that repeat an earlier paragraph.
+    pub dup_para_frac: f64,
+    /// Largest share of characters in repeated lines.
+    pub dup_line_char_frac: f64,
+    /// Largest share of characters in repeated paragraphs.
+    pub dup_para_char_frac: f64,
+    /// `[n, fraction]` pairs: the most frequent n-gram may cover at most this share of characters.
+    pub top_n_grams: Vec<(usize, f64)>,
+    /// `[n, fraction]` pairs: repeated n-grams may cover at most this share of characters.
+    pub dup_n_grams: Vec<(usize, f64)>,
+}
+
+impl Default for GopherRepetitionConfig {
+    fn default() -> Self {
+        Self {
+            dup_line_frac: 0.3,
+            dup_para_frac: 0.3,
+            dup_line_char_frac: 0.2,
+            dup_para_char_frac: 0.2,
+            top_n_grams: vec![(2, 0.2), (3, 0.18), (4, 0.16)],
+            dup_n_grams: vec![
+                (5, 0.15),
+                (6, 0.14),
+                (7, 0.13),
+                (8, 0.12),
+                (9, 0.11),
+                (10, 0.10),
+            ],
+        }
+    }
+}
 
 impl GopherRepetitionConfig {
-    pub fn validate(&self, _path: &str) -> Result<(), ConfigError> {
+    pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
+        for (name, value) in [
+            ("dup_line_frac", self.dup_line_frac),
+            ("dup_para_frac", self.dup_para_frac),
+            ("dup_line_char_frac", self.dup_line_char_frac),
+            ("dup_para_char_frac", self.dup_para_char_frac),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ConfigError::new(
+                    format!("{path}.{name}"),
+                    format!("expected a fraction in 0..=1, got {value}"),
+                ));
+            }
+        }
+        for (name, list) in [
+            ("top_n_grams", &self.top_n_grams),
+            ("dup_n_grams", &self.dup_n_grams),
+        ] {
+            for (i, &(n, frac)) in list.iter().enumerate() {
+                if n == 0 {
+                    return Err(ConfigError::new(
+                        format!("{path}.{name}[{i}]"),
+                        "expected n >= 1, got 0",
+                    ));
+                }
+                if !(0.0..=1.0).contains(&frac) {
+                    return Err(ConfigError::new(
+                        format!("{path}.{name}[{i}]"),
+                        format!("expected a fraction in 0..=1, got {frac}"),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 }
 
-pub struct GopherRepetition;
+pub struct GopherRepetition {
+    config: GopherRepetitionConfig,
+    tokenizer: EnglishTokenizer,
+}
 
 impl GopherRepetition {
-    pub fn new(_config: &GopherRepetitionConfig) -> Result<Self, ConfigError> {
-        Ok(Self)
+    pub fn new(config: &GopherRepetitionConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            config: config.clone(),
+            tokenizer: EnglishTokenizer::new(),
+        })
+    }
+
+    fn judge(&self, draft: &mut Draft) {
+        let c = &self.config;
+        let text = draft.text.clone();
+        let text_len = char_len(&text);
+        if !draft.check("empty", text_len as f64, Bound::AtLeast, 1.0) {
+            return;
+        }
+        let total = text_len as f64;
+
+        let paragraphs = split_runs(py_strip(&text), 2);
+        let (dup_paragraphs, dup_paragraph_chars) = find_duplicates(&paragraphs);
+        if c.dup_para_frac != 0.0
+            && !draft.check(
+                "dup_para_frac",
+                dup_paragraphs as f64 / paragraphs.len() as f64,
+                Bound::AtMost,
+                c.dup_para_frac,
+            )
+        {
+            return;
+        }
+        if c.dup_para_char_frac != 0.0
+            && !draft.check(
+                "dup_para_char_frac",
+                dup_paragraph_chars as f64 / total,
+                Bound::AtMost,
+                c.dup_para_char_frac,
+            )
+        {
+            return;
+        }
+
+        let lines = split_runs(&text, 1);
+        let (dup_lines, dup_line_chars) = find_duplicates(&lines);
+        if c.dup_line_frac != 0.0
+            && !draft.check(
+                "dup_line_frac",
+                dup_lines as f64 / lines.len() as f64,
+                Bound::AtMost,
+                c.dup_line_frac,
+            )
+        {
+            return;
+        }
+        if c.dup_line_char_frac != 0.0
+            && !draft.check(
+                "dup_line_char_frac",
+                dup_line_chars as f64 / total,
+                Bound::AtMost,
+                c.dup_line_char_frac,
+            )
+        {
+            return;
+        }
+
+        let words = self.tokenizer.words(&text);
+        for &(n, frac) in &c.top_n_grams {
+            let Some(top) = top_n_gram_chars(&words, n) else {
+                continue;
+            };
+            if !draft.check(
+                &format!("top_{n}_gram"),
+                top as f64 / total,
+                Bound::AtMost,
+                frac,
+            ) {
+                return;
+            }
+        }
+        for &(n, frac) in &c.dup_n_grams {
+            let repeated = duplicated_n_gram_chars(&words, n);
+            if !draft.check(
+                &format!("duplicated_{n}_n_grams"),
+                repeated as f64 / total,
+                Bound::AtMost,
+                frac,
+            ) {
+                return;
+            }
+        }
     }
 }
 
@@ -29,7 +194,276 @@ impl Step for GopherRepetition {
         StepName::GopherRepetition
     }
 
-    fn run(&self, _draft: &mut Draft) -> Result<(), StepError> {
+    fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
+        self.judge(draft);
         Ok(())
+    }
+}
+
+/// Python's `re.split("\n{min,}", text)`: the pieces between runs of at least `min` newlines, empty pieces
+/// included.
+fn split_runs(text: &str, min: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b'\n' {
+            let run_start = i;
+            while i < bytes.len() && bytes[i] == b'\n' {
+                i += 1;
+            }
+            if i - run_start >= min {
+                out.push(&text[start..run_start]);
+                start = i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
+/// How many elements repeat an earlier one, and their characters.
+pub fn find_duplicates(items: &[&str]) -> (usize, usize) {
+    let mut seen = HashSet::new();
+    let (mut count, mut chars) = (0, 0);
+    for item in items {
+        if !seen.insert(*item) {
+            count += 1;
+            chars += char_len(item);
+        }
+    }
+    (count, chars)
+}
+
+/// Characters covered by the most frequent space-joined n-gram (its length times its count); the first seen
+/// wins a tie. `None` when there are fewer than `n` words.
+fn top_n_gram_chars(words: &[&str], n: usize) -> Option<usize> {
+    if n == 0 || words.len() < n {
+        return None;
+    }
+    let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut order = 0;
+    for window in words.windows(n) {
+        let gram = window.join(" ");
+        let entry = counts.entry(gram).or_insert_with(|| {
+            order += 1;
+            (0, order)
+        });
+        entry.0 += 1;
+    }
+    counts
+        .iter()
+        .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))
+        .map(|(gram, &(count, _))| char_len(gram) * count)
+}
+
+/// Characters of n-grams (words joined with nothing) that repeat an earlier n-gram; after a repeat the scan
+/// jumps past it, so overlapping repeats are not counted twice.
+fn duplicated_n_gram_chars(words: &[&str], n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let mut seen = HashSet::new();
+    let (mut repeated, mut idx) = (0, 0);
+    while idx + n <= words.len() {
+        let gram: String = words[idx..idx + n].concat();
+        if seen.contains(&gram) {
+            repeated += char_len(&gram);
+            idx += n;
+        } else {
+            seen.insert(gram);
+            idx += 1;
+        }
+    }
+    repeated
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(config: &GopherRepetitionConfig, text: &str) -> Draft {
+        let mut draft = Draft::new("t", text).with_evaluate_all(true);
+        GopherRepetition::new(config)
+            .unwrap()
+            .run(&mut draft)
+            .unwrap();
+        draft
+    }
+
+    fn check<'d>(draft: &'d Draft, rule: &str) -> &'d crate::outcome::Check {
+        draft
+            .checks
+            .iter()
+            .find(|c| c.rule == rule)
+            .unwrap_or_else(|| panic!("no check {rule}"))
+    }
+
+    /// Distinct filler lines (distinct words, so no n-gram rule fires).
+    fn distinct(i: usize) -> String {
+        format!("line w{i}a w{i}b w{i}c w{i}d")
+    }
+
+    #[test]
+    fn splitting_matches_python_re_split() {
+        assert_eq!(split_runs("a\n\nb\n\n\nc\nd", 2), ["a", "b", "c\nd"]);
+        assert_eq!(split_runs("\na\n", 1), ["", "a", ""]);
+        assert_eq!(split_runs("", 1), [""]);
+    }
+
+    #[test]
+    fn empty_text_is_dropped_as_empty() {
+        let mut draft = Draft::new("t", "");
+        GopherRepetition::new(&GopherRepetitionConfig::default())
+            .unwrap()
+            .run(&mut draft)
+            .unwrap();
+        assert_eq!(draft.first_failure().unwrap().rule, "empty");
+    }
+
+    #[test]
+    fn duplicate_line_fraction_boundary() {
+        let config = GopherRepetitionConfig {
+            dup_line_char_frac: 0.0,
+            ..Default::default()
+        };
+        // 10 lines, `dups` of which repeat line 0.
+        let text = |dups: usize| {
+            (0..10)
+                .map(|i| {
+                    if i >= 10 - dups {
+                        distinct(0)
+                    } else {
+                        distinct(i)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(check(&run(&config, &text(3)), "dup_line_frac").value, 0.3);
+        assert!(check(&run(&config, &text(3)), "dup_line_frac").passed);
+        assert!(!check(&run(&config, &text(4)), "dup_line_frac").passed);
+        assert!(check(&run(&config, &text(2)), "dup_line_frac").passed);
+    }
+
+    #[test]
+    fn duplicate_paragraphs_split_on_blank_lines() {
+        let config = GopherRepetitionConfig::default();
+        let paragraphs = |dups: usize| {
+            (0..10)
+                .map(|i| {
+                    if i >= 10 - dups {
+                        distinct(0)
+                    } else {
+                        distinct(i)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        };
+        assert!(check(&run(&config, &paragraphs(3)), "dup_para_frac").passed);
+        assert!(!check(&run(&config, &paragraphs(4)), "dup_para_frac").passed);
+        // Single newlines make one paragraph.
+        let lines = (0..10).map(|_| distinct(0)).collect::<Vec<_>>().join("\n");
+        assert_eq!(check(&run(&config, &lines), "dup_para_frac").value, 0.0);
+    }
+
+    #[test]
+    fn duplicate_character_fractions_use_the_whole_text() {
+        // "aaaa\nbbbb\naaaa" is 14 characters, 4 of them in the repeated line: 0.2857.
+        let config = GopherRepetitionConfig {
+            dup_line_frac: 0.0,
+            dup_line_char_frac: 0.2857,
+            ..Default::default()
+        };
+        let draft = run(&config, "aaaa\nbbbb\naaaa");
+        let value = check(&draft, "dup_line_char_frac").value;
+        assert!((value - 4.0 / 14.0).abs() < 1e-12);
+        assert!(!check(&draft, "dup_line_char_frac").passed);
+        let config = GopherRepetitionConfig {
+            dup_line_char_frac: 4.0 / 14.0,
+            ..config
+        };
+        assert!(check(&run(&config, "aaaa\nbbbb\naaaa"), "dup_line_char_frac").passed);
+    }
+
+    #[test]
+    fn top_n_gram_counts_characters_of_the_most_frequent() {
+        let words = ["a", "b", "a", "b", "a", "b", "cc", "dd"];
+        // "a b" three times: 3 chars * 3.
+        assert_eq!(top_n_gram_chars(&words, 2), Some(9));
+        // Tie between "x y" and "yy z": the first seen wins.
+        assert_eq!(top_n_gram_chars(&["x", "y", "yy", "z"], 2), Some(3));
+        assert_eq!(top_n_gram_chars(&["x"], 2), None);
+    }
+
+    #[test]
+    fn top_2_gram_boundary() {
+        // "ab cd" repeated: each 2-gram "ab cd" is 5 chars.
+        let text = "ab cd ab cd zz"; // 14 chars, "ab cd" twice = 10 -> 0.714
+        let config = GopherRepetitionConfig {
+            top_n_grams: vec![(2, 10.0 / 14.0)],
+            ..Default::default()
+        };
+        assert!(check(&run(&config, text), "top_2_gram").passed);
+        let config = GopherRepetitionConfig {
+            top_n_grams: vec![(2, 0.7)],
+            ..Default::default()
+        };
+        assert!(!check(&run(&config, text), "top_2_gram").passed);
+        let config = GopherRepetitionConfig {
+            top_n_grams: vec![(2, 0.72)],
+            ..Default::default()
+        };
+        assert!(check(&run(&config, text), "top_2_gram").passed);
+    }
+
+    #[test]
+    fn duplicated_n_grams_skip_past_each_repeat() {
+        let words = ["a", "b", "a", "b", "a", "b"];
+        // 2-grams: ab, ba, ab (repeat, +2, jump to 4), ab (repeat, +2) = 4.
+        assert_eq!(duplicated_n_gram_chars(&words, 2), 4);
+        assert_eq!(duplicated_n_gram_chars(&words, 7), 0);
+    }
+
+    #[test]
+    fn duplicated_5_n_grams_boundary() {
+        let five = "one two three four five";
+        let text = format!("{five} {five} {}", distinct(1));
+        let total = char_len(&text) as f64;
+        let repeated = "onetwothreefourfive".len() as f64;
+        let at = GopherRepetitionConfig {
+            top_n_grams: vec![],
+            dup_n_grams: vec![(5, repeated / total)],
+            ..Default::default()
+        };
+        assert!(check(&run(&at, &text), "duplicated_5_n_grams").passed);
+        let under = GopherRepetitionConfig {
+            dup_n_grams: vec![(5, repeated / total - 0.001)],
+            ..at.clone()
+        };
+        assert!(!check(&run(&under, &text), "duplicated_5_n_grams").passed);
+        let over = GopherRepetitionConfig {
+            dup_n_grams: vec![(5, repeated / total + 0.001)],
+            ..at
+        };
+        assert!(check(&run(&over, &text), "duplicated_5_n_grams").passed);
+    }
+
+    #[test]
+    fn validation_names_the_path() {
+        let config = GopherRepetitionConfig {
+            dup_line_frac: 1.2,
+            ..Default::default()
+        };
+        assert_eq!(config.validate("q").unwrap_err().path, "q.dup_line_frac");
+        let config = GopherRepetitionConfig {
+            dup_n_grams: vec![(0, 0.1)],
+            ..Default::default()
+        };
+        assert_eq!(config.validate("q").unwrap_err().path, "q.dup_n_grams[0]");
+        assert!(GopherRepetitionConfig::default().validate("q").is_ok());
     }
 }

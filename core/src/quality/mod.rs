@@ -7,6 +7,7 @@ pub mod gopher;
 pub mod gopher_repetition;
 pub mod heuristics;
 pub mod score;
+pub mod words;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,661 @@
+//! Words and sentences as datatrove 0.10.1 sees English text.
+//!
+//! datatrove's filters count words with `load_word_tokenizer("en")`, which is spaCy's `spacy.blank("en")`
+//! tokenizer with a `sentencizer` pipe. Published thresholds (Gopher's 50 words, FineWeb's newline ratio, C4's
+//! five sentences) only mean the same thing if the words are split the same way, so this module ports that
+//! tokenizer rule for rule rather than approximating it with whitespace:
+//!
+//! 1. split on runs of whitespace (Python's `str.isspace`), a single `' '` being absorbed by the token before;
+//! 2. per chunk, the special cases ("don't" → "do", "n't"; ":)"; "a.m." ...), else peel prefixes and suffixes
+//!    until none is left or what is left is a special case;
+//! 3. the core is one token if it is a URL, otherwise it is split at infixes (hyphens between letters, `.`
+//!    between a lower- and an upper-case letter, ...);
+//! 4. spaCy's special-case matcher then merges token runs that spell a special case.
+//!
+//! The rules themselves are data generated from spaCy by `core/scripts/gen_words_tables.py` into
+//! `words_tables.rs` (spaCy is MIT-licensed). Python's `re` has lookbehind and lookahead, which the `regex`
+//! crate deliberately lacks (to stay linear-time and build for every wasm target), so each rule is stored as
+//! lookbehind / body / lookahead and the lookarounds are checked here by hand: a lookbehind by matching the
+//! few characters before the position, a lookahead by making the body capture and requiring the next
+//! character.
+//!
+//! The module also holds the Python string semantics the filters rely on (`isspace`, `strip`, `split`,
+//! `splitlines`, `isalpha`), because Rust's notions of whitespace, lines and letters differ at the edges
+//! (U+001C..U+001F are spaces to Python, combining marks are alphabetic to Rust).
+
+use std::collections::HashMap;
+
+use regex::Regex;
+
+#[rustfmt::skip]
+mod tables {
+    include!("words_tables.rs");
+}
+
+/// Whether `c` is in a sorted table of inclusive code point ranges.
+fn in_ranges(table: &[(u32, u32)], c: char) -> bool {
+    let c = c as u32;
+    table
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// Python's `str.isspace()` for one character.
+pub fn is_py_space(c: char) -> bool {
+    in_ranges(tables::PY_SPACE, c)
+}
+
+/// Python's `str.isalpha()` for one character (general category L*).
+pub fn is_py_alpha(c: char) -> bool {
+    in_ranges(tables::PY_ALPHA, c)
+}
+
+/// Whether `c` is in datatrove's `PUNCTUATION_SET`.
+pub fn is_datatrove_punctuation(c: char) -> bool {
+    in_ranges(tables::DATATROVE_PUNCTUATION, c)
+}
+
+/// Whether `c` is in datatrove's `TERMINAL_PUNCTUATION`.
+pub fn is_terminal_punctuation(c: char) -> bool {
+    in_ranges(tables::DATATROVE_TERMINAL_PUNCTUATION, c)
+}
+
+/// Python's `str.strip()`.
+pub fn py_strip(s: &str) -> &str {
+    s.trim_matches(is_py_space)
+}
+
+/// Python's `str.split()` without arguments.
+pub fn py_split(s: &str) -> impl Iterator<Item = &str> {
+    s.split(is_py_space).filter(|w| !w.is_empty())
+}
+
+/// Python's `str.splitlines()`: lines end at `\n`, `\r`, `\r\n`, `\v`, `\f`, `\x1c`..`\x1e`, `\x85`,
+/// U+2028 and U+2029; no trailing empty line.
+pub fn py_splitlines(s: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut iter = s.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let is_break = matches!(
+            c,
+            '\n' | '\r'
+                | '\u{0b}'
+                | '\u{0c}'
+                | '\u{1c}'
+                | '\u{1d}'
+                | '\u{1e}'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        );
+        if is_break {
+            lines.push(&s[start..i]);
+            let mut end = i + c.len_utf8();
+            if c == '\r'
+                && let Some(&(j, '\n')) = iter.peek()
+            {
+                iter.next();
+                end = j + 1;
+            }
+            start = end;
+        }
+    }
+    if start < s.len() {
+        lines.push(&s[start..]);
+    }
+    lines
+}
+
+/// Length in Unicode code points, which is what Python's `len` counts.
+pub fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// One affix or infix rule of spaCy, with its lookarounds split off.
+#[derive(Debug)]
+struct Rule {
+    /// Matches (anywhere, ending at the end) the text before the position; `None` when there is no
+    /// lookbehind.
+    behind: Option<Regex>,
+    /// The body anchored at the position. With a lookahead, the body is capture group 1 and the regex also
+    /// consumes the character the lookahead requires.
+    body: Regex,
+    has_ahead: bool,
+    /// Longest body in characters; 0 when unbounded.
+    width: usize,
+}
+
+impl Rule {
+    fn new((behind, body, ahead, width): (&str, &str, &str, usize), anchor_end: bool) -> Self {
+        let behind = (!behind.is_empty()).then(|| compile(&format!("(?:{behind})$")));
+        let tail = if anchor_end { "$" } else { "" };
+        let (body, has_ahead) = match ahead.split_at_checked(1) {
+            Some(("+", class)) => (compile(&format!("^({body}){class}{tail}")), true),
+            Some(("-", class)) => {
+                let negated = class.replacen('[', "[^", 1);
+                (compile(&format!("^({body})(?:{negated}|$){tail}")), true)
+            }
+            _ => (compile(&format!("^(?:{body}){tail}")), false),
+        };
+        Self {
+            behind,
+            body,
+            has_ahead,
+            width,
+        }
+    }
+
+    /// End (byte offset in `s`) of this rule's match starting at byte `at`, if it matches there.
+    fn match_at(&self, s: &str, at: usize) -> Option<usize> {
+        if let Some(behind) = &self.behind {
+            // Python lookbehinds are fixed-width and these are at most two characters: the last few
+            // characters decide.
+            let before = &s[..at];
+            let from = before.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+            if !behind.is_match(&before[from..]) {
+                return None;
+            }
+        }
+        let rest = &s[at..];
+        if self.has_ahead {
+            let caps = self.body.captures(rest)?;
+            caps.get(1).map(|m| at + m.end())
+        } else {
+            self.body.find(rest).map(|m| at + m.end())
+        }
+    }
+}
+
+/// The tables are generated and covered by tests, so a failure here is a bug in the generator, never a
+/// property of any input.
+fn compile(pattern: &str) -> Regex {
+    match Regex::new(pattern) {
+        Ok(re) => re,
+        Err(e) => panic!("generated tokenizer table does not compile: {e}"),
+    }
+}
+
+/// spaCy's English tokenizer and sentencizer, as datatrove uses them. Build once and reuse: building compiles
+/// the rule tables.
+#[derive(Debug)]
+pub struct EnglishTokenizer {
+    /// In rule order; consecutive rules without lookarounds share one regex (leftmost-first alternation keeps
+    /// Python's first-rule-wins order).
+    prefixes: Vec<Rule>,
+    /// Suffix rules without lookarounds, as one end-anchored alternation: only the leftmost start matters.
+    suffix_plain: Regex,
+    suffix_behind: Vec<Rule>,
+    infixes: Vec<Rule>,
+    url_host: Regex,
+    url_ip: Regex,
+    url_private: Vec<Regex>,
+    specials: HashMap<&'static str, &'static [&'static str]>,
+    /// Token sequences spaCy's special-case matcher looks for, by their first token.
+    matcher: HashMap<&'static str, Vec<&'static [&'static str]>>,
+}
+
+impl Default for EnglishTokenizer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EnglishTokenizer {
+    pub fn new() -> Self {
+        let mut prefixes = Vec::new();
+        let mut plain: Vec<&str> = Vec::new();
+        let flush = |plain: &mut Vec<&str>, prefixes: &mut Vec<Rule>| {
+            if !plain.is_empty() {
+                let body = plain
+                    .iter()
+                    .map(|p| format!("(?:{p})"))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                prefixes.push(Rule::new(("", &body, "", 0), false));
+                plain.clear();
+            }
+        };
+        for &(behind, body, ahead, width) in tables::PREFIXES {
+            if behind.is_empty() && ahead.is_empty() {
+                plain.push(body);
+            } else {
+                flush(&mut plain, &mut prefixes);
+                prefixes.push(Rule::new((behind, body, ahead, width), false));
+            }
+        }
+        flush(&mut plain, &mut prefixes);
+
+        let mut suffix_plain = Vec::new();
+        let mut suffix_behind = Vec::new();
+        for &(behind, body, ahead, width) in tables::SUFFIXES {
+            if behind.is_empty() && ahead.is_empty() {
+                suffix_plain.push(format!("(?:{body})"));
+            } else {
+                suffix_behind.push(Rule::new((behind, body, ahead, width), true));
+            }
+        }
+        let suffix_plain = compile(&format!("(?:{})$", suffix_plain.join("|")));
+        let infixes = tables::INFIXES
+            .iter()
+            .map(|&rule| Rule::new(rule, false))
+            .collect();
+
+        let mut specials = HashMap::new();
+        let mut matcher: HashMap<&'static str, Vec<&'static [&'static str]>> = HashMap::new();
+        for &(key, pieces, pattern) in tables::SPECIALS {
+            specials.insert(key, pieces);
+            if let Some(first) = pattern.first() {
+                matcher.entry(*first).or_default().push(pattern);
+            }
+        }
+        Self {
+            prefixes,
+            suffix_plain,
+            suffix_behind,
+            infixes,
+            url_host: compile(tables::URL_HOST),
+            url_ip: compile(tables::URL_IP),
+            url_private: tables::URL_IP_PRIVATE.iter().map(|p| compile(p)).collect(),
+            specials,
+            matcher,
+        }
+    }
+
+    /// datatrove's `split_into_words(text, "en")`: spaCy's tokens without the whitespace tokens.
+    pub fn words<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        self.tokens(text)
+            .into_iter()
+            .filter(|t| !py_strip(t).is_empty())
+            .collect()
+    }
+
+    /// datatrove's `len(split_into_sentences(text, "en"))`: the number of sentences spaCy's sentencizer
+    /// finds, and 1 for a text without tokens (datatrove's span arithmetic returns one empty part then).
+    pub fn count_sentences(&self, text: &str) -> usize {
+        let mut count = 1;
+        let mut seen_period = false;
+        for token in self.tokens(text) {
+            let mut chars = token.chars();
+            let in_punct_chars = match (chars.next(), chars.next()) {
+                (Some(c), None) => tables::SENTENCE_PUNCT.contains(&c),
+                _ => false,
+            };
+            if seen_period
+                && !in_punct_chars
+                && !token.chars().all(|c| in_ranges(tables::PUNCT_CATEGORY, c))
+            {
+                count += 1;
+                seen_period = false;
+            } else if in_punct_chars {
+                seen_period = true;
+            }
+        }
+        count
+    }
+
+    /// Every token spaCy makes of `text`, whitespace tokens included, as slices of `text`.
+    pub fn tokens<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let Some(first) = text.chars().next() else {
+            return Vec::new();
+        };
+        let mut in_ws = is_py_space(first);
+        let mut start = 0;
+        for (i, c) in text.char_indices() {
+            if is_py_space(c) != in_ws {
+                if start < i {
+                    self.tokenize_chunk(text, start, i, &mut spans);
+                }
+                start = if c == ' ' { i + 1 } else { i };
+                in_ws = !in_ws;
+            }
+        }
+        if start < text.len() {
+            self.tokenize_chunk(text, start, text.len(), &mut spans);
+        }
+        self.apply_special_matcher(text, &mut spans);
+        spans.into_iter().map(|(a, b)| &text[a..b]).collect()
+    }
+
+    fn push_special(&self, pieces: &[&str], mut at: usize, out: &mut Vec<(usize, usize)>) {
+        for piece in pieces {
+            out.push((at, at + piece.len()));
+            at += piece.len();
+        }
+    }
+
+    fn tokenize_chunk(&self, text: &str, lo: usize, hi: usize, out: &mut Vec<(usize, usize)>) {
+        let chunk = &text[lo..hi];
+        if let Some(pieces) = self.specials.get(chunk) {
+            self.push_special(pieces, lo, out);
+            return;
+        }
+        // The affix loop of spaCy's `_split_affixes`, on byte offsets [a, b) of `text`.
+        let (mut a, mut b) = (lo, hi);
+        let mut prefixes: Vec<(usize, usize)> = Vec::new();
+        let mut suffixes: Vec<(usize, usize)> = Vec::new();
+        let mut last_size = 0;
+        while a < b && b - a != last_size {
+            let s = &text[a..b];
+            if self.specials.contains_key(s) {
+                break;
+            }
+            last_size = b - a;
+            let pre_len = self.find_prefix(s);
+            if pre_len != 0 && pre_len < s.len() && self.specials.contains_key(&s[pre_len..]) {
+                prefixes.push((a, a + pre_len));
+                a += pre_len;
+                break;
+            }
+            let suf_len = self.find_suffix(&s[pre_len..]);
+            if suf_len != 0
+                && suf_len < s.len()
+                && self.specials.contains_key(&s[..s.len() - suf_len])
+            {
+                suffixes.push((b - suf_len, b));
+                b -= suf_len;
+                break;
+            }
+            if pre_len != 0 && suf_len != 0 && pre_len + suf_len <= s.len() {
+                prefixes.push((a, a + pre_len));
+                suffixes.push((b - suf_len, b));
+                a += pre_len;
+                b -= suf_len;
+            } else if pre_len != 0 {
+                prefixes.push((a, a + pre_len));
+                a += pre_len;
+            } else if suf_len != 0 {
+                suffixes.push((b - suf_len, b));
+                b -= suf_len;
+            }
+        }
+        out.extend(prefixes);
+        if a < b {
+            let core = &text[a..b];
+            if let Some(pieces) = self.specials.get(core) {
+                self.push_special(pieces, a, out);
+            } else if self.is_url(core) {
+                out.push((a, b));
+            } else {
+                let mut start = 0;
+                for (infix_start, infix_end) in self.find_infixes(core) {
+                    // spaCy skips an infix at the very start of the core.
+                    if infix_start == 0 {
+                        continue;
+                    }
+                    if infix_start != start {
+                        out.push((a + start, a + infix_start));
+                    }
+                    if infix_start != infix_end {
+                        out.push((a + infix_start, a + infix_end));
+                    }
+                    start = infix_end;
+                }
+                if start < core.len() {
+                    out.push((a + start, b));
+                }
+            }
+        }
+        out.extend(suffixes.into_iter().rev());
+    }
+
+    /// Byte length of the prefix to split off, 0 for none.
+    fn find_prefix(&self, s: &str) -> usize {
+        self.prefixes
+            .iter()
+            .find_map(|rule| rule.match_at(s, 0))
+            .unwrap_or(0)
+    }
+
+    /// Byte length of the suffix to split off, 0 for none: Python's `search` of an end-anchored alternation
+    /// finds the leftmost start, whichever rule matches there.
+    fn find_suffix(&self, s: &str) -> usize {
+        let mut best = self.suffix_plain.find(s).map(|m| m.start());
+        for rule in &self.suffix_behind {
+            let limit = best.unwrap_or(s.len());
+            let first = if rule.width == 0 {
+                0
+            } else {
+                s.char_indices()
+                    .rev()
+                    .nth(rule.width - 1)
+                    .map_or(0, |(i, _)| i)
+            };
+            if first >= limit {
+                continue;
+            }
+            for (i, _) in s[first..limit].char_indices() {
+                let at = first + i;
+                if rule.match_at(s, at).is_some() {
+                    best = Some(at);
+                    break;
+                }
+            }
+        }
+        best.map_or(0, |start| s.len() - start)
+    }
+
+    /// Python's `finditer` over the alternation of the infix rules: at each position the first rule that
+    /// matches wins, and the scan resumes after it.
+    fn find_infixes(&self, s: &str) -> Vec<(usize, usize)> {
+        let mut found = Vec::new();
+        let mut pos = 0;
+        while pos < s.len() {
+            let mut hit = None;
+            for (i, c) in s[pos..].char_indices() {
+                if c.is_ascii_alphanumeric() {
+                    continue; // no infix rule starts with an ASCII letter or digit
+                }
+                let at = pos + i;
+                if let Some(end) = self.infixes.iter().find_map(|rule| rule.match_at(s, at)) {
+                    hit = Some((at, end));
+                    break;
+                }
+            }
+            let Some((at, end)) = hit else { break };
+            found.push((at, end));
+            pos = if end > at {
+                end
+            } else {
+                at + s[at..].chars().next().map_or(1, char::len_utf8)
+            };
+        }
+        found
+    }
+
+    /// spaCy's `URL_MATCH`. Its lookaheads only exclude private and loopback addresses from the IP branch,
+    /// so that branch is matched on its own and the excluded ranges tested where the address starts.
+    fn is_url(&self, s: &str) -> bool {
+        if !s.contains('.') {
+            return false; // both branches need a dot
+        }
+        if self.url_host.is_match(s) {
+            return true;
+        }
+        match self.url_ip.captures(s).and_then(|c| c.name("ip")) {
+            Some(ip) => !self
+                .url_private
+                .iter()
+                .any(|re| re.is_match(&s[ip.start()..])),
+            None => false,
+        }
+    }
+
+    /// spaCy's `_apply_special_cases`: runs of tokens that spell a special case's affix-only tokenization are
+    /// replaced by the special case's tokens, longest runs first.
+    fn apply_special_matcher(&self, text: &str, spans: &mut Vec<(usize, usize)>) {
+        let mut matches: Vec<(usize, usize)> = Vec::new();
+        for i in 0..spans.len() {
+            let (a, b) = spans[i];
+            let Some(patterns) = self.matcher.get(&text[a..b]) else {
+                continue;
+            };
+            for pattern in patterns {
+                let end = i + pattern.len();
+                if end <= spans.len()
+                    && pattern
+                        .iter()
+                        .zip(&spans[i..end])
+                        .all(|(p, &(x, y))| *p == &text[x..y])
+                    && !matches.contains(&(i, end))
+                {
+                    matches.push((i, end));
+                }
+            }
+        }
+        if matches.is_empty() {
+            return;
+        }
+        // Longest first, then leftmost; a match is kept unless its first or last token is already taken,
+        // and every match marks its tokens as taken either way.
+        matches.sort_by(|x, y| (y.1 - y.0).cmp(&(x.1 - x.0)).then(x.0.cmp(&y.0)));
+        let mut seen = vec![false; spans.len()];
+        let mut kept = Vec::new();
+        for (start, end) in matches {
+            if !seen[start] && !seen[end - 1] {
+                kept.push((start, end));
+            }
+            for flag in &mut seen[start..end] {
+                *flag = true;
+            }
+        }
+        kept.sort_unstable();
+        let mut out = Vec::with_capacity(spans.len());
+        let mut i = 0;
+        let mut next = kept.into_iter().peekable();
+        while i < spans.len() {
+            match next.peek() {
+                Some(&(start, end)) if start == i => {
+                    next.next();
+                    let (a, b) = (spans[start].0, spans[end - 1].1);
+                    match self.specials.get(&text[a..b]) {
+                        Some(pieces) => self.push_special(pieces, a, &mut out),
+                        None => out.extend_from_slice(&spans[start..end]),
+                    }
+                    i = end;
+                }
+                _ => {
+                    out.push(spans[i]);
+                    i += 1;
+                }
+            }
+        }
+        *spans = out;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<&str> {
+        EnglishTokenizer::new().words(text)
+    }
+
+    #[test]
+    fn contractions_and_punctuation_split_like_spacy() {
+        assert_eq!(
+            words("Don't stop, (it's \"fine\")."),
+            [
+                "Do", "n't", "stop", ",", "(", "it", "'s", "\"", "fine", "\"", ")", "."
+            ]
+        );
+        assert_eq!(words("I can't."), ["I", "ca", "n't", "."]);
+    }
+
+    #[test]
+    fn infixes_split_hyphens_between_letters_only() {
+        // "a." is one of spaCy's special cases; "b.C" is split at the period.
+        assert_eq!(
+            words("well-known 2-3 a.B ab.Cd x/y"),
+            [
+                "well", "-", "known", "2", "-", "3", "a.", "B", "ab", ".", "Cd", "x", "/", "y"
+            ]
+        );
+    }
+
+    #[test]
+    fn urls_stay_whole_but_private_addresses_do_not_count_as_urls() {
+        assert_eq!(
+            words("see https://example.com/a-b?c=d."),
+            ["see", "https://example.com/a-b?c=d", "."]
+        );
+        assert_eq!(words("www.example.org"), ["www.example.org"]);
+        assert_eq!(
+            words("http://10.0.0.1/x 8.8.8.8"),
+            ["http://10.0.0.1", "/", "x", "8.8.8.8"]
+        );
+    }
+
+    #[test]
+    fn abbreviations_keep_their_period() {
+        assert_eq!(
+            words("at 5 a.m. on U.S. soil"),
+            ["at", "5", "a.m.", "on", "U.S.", "soil"]
+        );
+    }
+
+    #[test]
+    fn units_and_currency_split_from_numbers() {
+        assert_eq!(words("5km $10 10$"), ["5", "km", "$", "10", "10", "$"]);
+    }
+
+    #[test]
+    fn whitespace_is_never_a_word_but_extra_spaces_are_tokens() {
+        let t = EnglishTokenizer::new();
+        assert_eq!(t.tokens("a  b\n"), ["a", " ", "b", "\n"]);
+        assert_eq!(t.words("a  b\n"), ["a", "b"]);
+        assert!(t.words("").is_empty());
+    }
+
+    #[test]
+    fn sentences_start_after_terminal_punctuation() {
+        let t = EnglishTokenizer::new();
+        assert_eq!(t.count_sentences("One. Two! Three?"), 3);
+        assert_eq!(t.count_sentences("Wait... what?!\" he said."), 2);
+        assert_eq!(t.count_sentences("No end"), 1);
+    }
+
+    #[test]
+    fn python_string_semantics() {
+        assert_eq!(py_splitlines("a\r\nb\rc\u{2028}d\n"), ["a", "b", "c", "d"]);
+        assert_eq!(py_splitlines("a\n\nb"), ["a", "", "b"]);
+        assert_eq!(py_strip("\u{1c} x \u{a0}"), "x");
+        assert_eq!(
+            py_split(" a\u{1f}b  c ").collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+        assert!(is_py_alpha('é') && !is_py_alpha('\u{301}') && !is_py_alpha('1'));
+        assert!(is_datatrove_punctuation('.') && !is_datatrove_punctuation('a'));
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let t = EnglishTokenizer::new();
+        for text in [
+            "\u{0}",
+            "...",
+            "—",
+            "((((",
+            "'s",
+            "😀😀.",
+            "a\u{301}.b",
+            " ",
+            "\u{a0}",
+            ":)",
+            "e.g..",
+        ] {
+            let _ = t.words(text);
+            let _ = t.count_sentences(text);
+        }
+    }
+}
