@@ -82,7 +82,15 @@ impl Draft {
 
     /// Records that `rule` measured `value` against `threshold`. Returns whether the step should go on to
     /// its next rule: true when the rule passed, or when every rule is to be evaluated anyway.
+    ///
+    /// A ratio over nothing (0/0, x/0) is recorded as 0 or as the largest finite number: outcomes travel as
+    /// JSON, which has no NaN or infinity, and must compare equal to themselves after the trip.
     pub fn check(&mut self, rule: &str, value: f64, bound: Bound, threshold: f64) -> bool {
+        let value = if value.is_nan() {
+            0.0
+        } else {
+            value.clamp(f64::MIN, f64::MAX)
+        };
         let passed = bound.passes(value, threshold);
         self.checks.push(Check {
             step: self.step.as_str().to_string(),
@@ -97,6 +105,11 @@ impl Draft {
 
     /// Records a named number (a score, a ratio) that is not itself a rule.
     pub fn score(&mut self, name: &str, value: f64) {
+        let value = if value.is_nan() {
+            0.0
+        } else {
+            value.clamp(f64::MIN, f64::MAX)
+        };
         self.scores.push(Score {
             name: name.to_string(),
             value,

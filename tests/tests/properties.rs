@@ -84,5 +84,13 @@ fn every_real_document_is_judged_identically_twice() {
             outcome.reason.is_some()
         );
         assert!(outcome.hashes.is_some());
+        // Outcomes travel as JSON between runtimes: they must survive the trip unchanged.
+        let json = serde_json::to_string(&outcome).unwrap();
+        assert_eq!(
+            serde_json::from_str::<tamis_core::Outcome>(&json).unwrap(),
+            outcome,
+            "{}",
+            doc.id
+        );
     }
 }
