@@ -15,7 +15,7 @@
 
 use regex::Regex;
 
-use super::text::{preceded_by_any, stands_alone};
+use super::text::{in_number_list, preceded_by_any, stands_alone};
 use super::{Detection, Kind};
 
 pub(super) struct Detectors {
@@ -75,7 +75,7 @@ impl Detectors {
 
     pub(super) fn find_phones(&self, text: &str, out: &mut Vec<Detection>) {
         for m in self.nanp.find_iter(text) {
-            if stands_alone(text, m.start(), m.end()) {
+            if stands_alone(text, m.start(), m.end()) && !in_number_list(text, m.start(), m.end()) {
                 out.push(Detection {
                     kind: Kind::Phone,
                     start: m.start(),
@@ -101,7 +101,10 @@ impl Detectors {
             }
             let ok = |end: usize| {
                 let s = &text[m.start()..end];
-                (8..=12).contains(&count_digits(s)) && one_separator(s) && !looks_like_date(s)
+                (8..=12).contains(&count_digits(s))
+                    && one_separator(s)
+                    && !looks_like_date(s)
+                    && !starts_with_year(s)
             };
             push_longest(text, m, ok, out);
         }
@@ -133,7 +136,10 @@ fn push_longest(
     let best = group_ends
         .map(|(i, _)| m.start() + i + 1)
         .filter(|&end| {
-            ok(end) && stands_alone(text, m.start(), end) && (end == m.end() || !continues(end))
+            ok(end)
+                && stands_alone(text, m.start(), end)
+                && !in_number_list(text, m.start(), end)
+                && (end == m.end() || !continues(end))
         })
         .last();
     if let Some(end) = best {
@@ -169,6 +175,17 @@ fn looks_like_date(s: &str) -> bool {
     let year = |g: &str| g.len() == 4 && (1000..=2999).contains(&num(g));
     let small = |g: &str| g.len() <= 2 && (1..=31).contains(&num(g));
     (year(a) && small(b) && small(c)) || (small(a) && small(b) && year(c))
+}
+
+/// `1863-1945`, `1935-10-…`: a run that opens with a year followed by another year or a month.
+fn starts_with_year(s: &str) -> bool {
+    let mut groups = s.split(|c: char| !c.is_ascii_digit());
+    let num = |g: &str| g.parse::<u32>().unwrap_or(0);
+    let year = |g: &str| g.len() == 4 && (1850..=2099).contains(&num(g));
+    match (groups.next(), groups.next()) {
+        (Some(a), Some(b)) => year(a) && (year(b) || (b.len() <= 2 && (1..=12).contains(&num(b)))),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -257,6 +274,9 @@ mod tests {
             "call me on 2021-03-04",
             "x555-123-4567",
             "555-123-45678",
+            "Performers: Costello, Tom, 1863-1945",
+            "Telegrafów Emil 1935-10-1414",
+            "992 993 994 995 996 997 998 999 1000 1001",
         ] {
             assert!(phones(t).is_empty(), "{t}: {:?}", phones(t));
         }

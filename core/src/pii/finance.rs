@@ -152,11 +152,14 @@ fn card_window(text: &str, groups: &[(usize, usize)], i: usize) -> Option<usize>
             break;
         }
         let grouped = j > i;
-        // Groups of a written card number have 3 to 6 digits; all separators are the same.
+        // Written card numbers are grouped 4-4-4-4 (with a shorter last group for 13 or 19
+        // digits) or, for Amex and Diners, 4-6-5 and 4-6-4; all separators are the same.
         if grouped {
-            let sizes_ok = groups[i..=j]
-                .iter()
-                .all(|(s, e)| (3..=6).contains(&(e - s)));
+            let sizes: Vec<usize> = groups[i..=j].iter().map(|(s, e)| e - s).collect();
+            let fours = sizes.len() >= 4
+                && sizes[..sizes.len() - 1].iter().all(|n| *n == 4)
+                && sizes.last().is_some_and(|n| (1..=4).contains(n));
+            let sizes_ok = fours || sizes == [4, 6, 5] || sizes == [4, 6, 4];
             let seps: Vec<&str> = groups[i..j]
                 .iter()
                 .zip(&groups[i + 1..=j])
@@ -434,6 +437,10 @@ mod tests {
         );
         assert!(f("x4111111111111111").is_empty());
         assert!(f("4111 1111-1111 1111").is_empty(), "mixed separators");
+        assert!(
+            f("301 302 303 304 305 306 307").is_empty(),
+            "a list of numbers"
+        );
     }
 
     #[test]

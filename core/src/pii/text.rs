@@ -45,6 +45,16 @@ pub(super) fn clean_after(text: &str, end: usize) -> bool {
     }
 }
 
+/// Whether `start..end` sits inside a list of space-separated numbers (`997 998 999 1000 1001`),
+/// where any run of groups can take the shape of a phone or card number by chance.
+pub(super) fn in_number_list(text: &str, start: usize, end: usize) -> bool {
+    let digit_before = before(text, start) == Some(' ')
+        && before(text, start - 1).is_some_and(|c| c.is_ascii_digit());
+    let digit_after =
+        after(text, end) == Some(' ') && after(text, end + 1).is_some_and(|c| c.is_ascii_digit());
+    digit_before || digit_after
+}
+
 /// Up to `bytes` bytes of text before `start` (fewer at a character boundary), ASCII-lowercased so
 /// that byte offsets stay those of the text; and where the window starts.
 pub(super) fn lower_before(text: &str, start: usize, bytes: usize) -> (usize, String) {
@@ -70,10 +80,11 @@ pub(super) fn preceded_by_any(text: &str, start: usize, bytes: usize, words: &[&
         from += cut + 1;
         window = window.split_off(cut + 1);
     }
+    // Words match at their start only: "tel" in "Telefon", not in "Costello".
     words.iter().any(|w| {
         window
             .match_indices(w)
-            .any(|(i, _)| before(text, from + i) != Some('['))
+            .any(|(i, _)| before(text, from + i).is_none_or(|c| !c.is_alphanumeric() && c != '['))
     })
 }
 
@@ -111,5 +122,9 @@ mod tests {
         assert_eq!(lower_before("ééé", 6, 3), (4, "é".to_string()));
         assert!(!preceded_by_any("x [PHONE] 12", 10, 8, &["phone"]));
         assert!(!preceded_by_any("call 12 and 34", 12, 30, &["call"]));
+        assert!(!preceded_by_any("Costello 12", 9, 30, &["tel"]));
+        assert!(preceded_by_any("Telefon: 12", 9, 30, &["tel"]));
+        assert!(in_number_list("7 998 999 1000", 2, 14));
+        assert!(!in_number_list("call 998 999 1000.", 5, 17));
     }
 }
