@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+pub mod pii_eval;
+
 /// The directory holding the shared corpora.
 pub fn shared_data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("TAMIS_SHARED_DATA") {
