@@ -159,8 +159,17 @@ pub fn simplify(text: &str) -> String {
     out
 }
 
+/// `(a*h + b) mod (2^61 - 1)` for `a, b, h < 2^61 - 1`, exactly. A 128-bit `%` is a slow library call;
+/// for a Mersenne prime the remainder is a fold: `x = hi * 2^61 + lo ≡ hi + lo`.
 fn permute(a: u64, b: u64, h: u64) -> u64 {
-    ((a as u128 * h as u128 + b as u128) % MERSENNE_61 as u128) as u64
+    let x = a as u128 * h as u128 + b as u128; // < 2^122 + 2^61
+    let folded = (x as u64 & MERSENNE_61) as u128 + (x >> 61); // < 2^62
+    let folded = (folded as u64 & MERSENNE_61) + (folded >> 61) as u64; // < 2^61 + 2
+    if folded >= MERSENNE_61 {
+        folded - MERSENNE_61
+    } else {
+        folded
+    }
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny, well-mixed generator, enough to derive permutation
@@ -249,6 +258,25 @@ mod tests {
                 .iter()
                 .all(|&v| v < MERSENNE_61)
         );
+    }
+
+    #[test]
+    fn mersenne_fold_equals_the_remainder() {
+        let mut state = 99;
+        let edge = [0, 1, MERSENNE_61 - 1, MERSENNE_61 - 2, 1 << 60];
+        for i in 0..10_000 {
+            let (a, b, h) = if i < 125 {
+                (edge[i % 5], edge[(i / 5) % 5], edge[(i / 25) % 5])
+            } else {
+                (
+                    splitmix64(&mut state) % MERSENNE_61,
+                    splitmix64(&mut state) % MERSENNE_61,
+                    splitmix64(&mut state) % MERSENNE_61,
+                )
+            };
+            let expected = ((a as u128 * h as u128 + b as u128) % MERSENNE_61 as u128) as u64;
+            assert_eq!(permute(a, b, h), expected, "a={a} b={b} h={h}");
+        }
     }
 
     #[test]
