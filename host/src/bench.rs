@@ -38,10 +38,15 @@ pub fn measure(
     batch_size: usize,
     repeat: usize,
 ) -> Result<(Measurement, Vec<Judgment>)> {
-    let bytes: u64 = docs.iter().map(|d| d.text.as_ref().or(d.html.as_ref()).map_or(0, |t| t.len()) as u64).sum();
+    let bytes: u64 = docs
+        .iter()
+        .map(|d| d.text.as_ref().or(d.html.as_ref()).map_or(0, |t| t.len()) as u64)
+        .sum();
     let batches: Vec<&[Document]> = docs.chunks(batch_size.max(1)).collect();
     // Engines are started (instantiated and configured) before the clock starts.
-    let mut engines = (0..workers).map(|_| factory.start()).collect::<Result<Vec<_>>>()?;
+    let mut engines = (0..workers)
+        .map(|_| factory.start())
+        .collect::<Result<Vec<_>>>()?;
     let next = AtomicUsize::new(0);
     let total = batches.len() * repeat.max(1);
     let started = Instant::now();

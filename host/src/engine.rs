@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use tamis_core::{ConfigFormat, Document, DocumentError, Outcome, Pipeline, Resources};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config as WasmConfig, Engine as WasmEngine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config as WasmConfig, Engine as WasmEngine, Store, StoreLimits, StoreLimitsBuilder,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -71,7 +73,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { memory_bytes: 2 << 30, batch_timeout: Duration::from_secs(120) }
+        Self {
+            memory_bytes: 2 << 30,
+            batch_timeout: Duration::from_secs(120),
+        }
     }
 }
 
@@ -115,13 +120,20 @@ impl EngineFactory {
         component_path: Option<&Path>,
         limits: Limits,
     ) -> Result<Self> {
-        let config = tamis_core::Config::parse(config_text, config_format).map_err(|e| anyhow!("config: {e}"))?;
+        let config = tamis_core::Config::parse(config_text, config_format)
+            .map_err(|e| anyhow!("config: {e}"))?;
         Pipeline::new(config, &resources).map_err(|e| anyhow!("config: {e}"))?;
         let wasm = match kind {
             EngineKind::Native => None,
             EngineKind::Wasm => Some(WasmShared::new(component_path, limits)?),
         };
-        Ok(Self { kind, config_text: config_text.to_string(), config_format, resources, wasm })
+        Ok(Self {
+            kind,
+            config_text: config_text.to_string(),
+            config_format,
+            resources,
+            wasm,
+        })
     }
 
     pub fn kind(&self) -> EngineKind {
@@ -134,16 +146,22 @@ impl EngineFactory {
             None => {
                 let config = tamis_core::Config::parse(&self.config_text, self.config_format)
                     .map_err(|e| anyhow!("config: {e}"))?;
-                let pipeline = Pipeline::new(config, &self.resources).map_err(|e| anyhow!("config: {e}"))?;
+                let pipeline =
+                    Pipeline::new(config, &self.resources).map_err(|e| anyhow!("config: {e}"))?;
                 Ok(Box::new(NativeEngine { pipeline }))
             }
-            Some(shared) => Ok(Box::new(WasmInstance::new(shared, &self.config_text, self.config_format, &self.resources)?)),
+            Some(shared) => Ok(Box::new(WasmInstance::new(
+                shared,
+                &self.config_text,
+                self.config_format,
+                &self.resources,
+            )?)),
         }
     }
 }
 
 /// One worker's engine.
-pub trait CoreEngine {
+pub trait CoreEngine: Send {
     /// One judgment per document, in order. Never fails as a whole: whatever goes wrong with a document
     /// becomes that document's error.
     fn process(&mut self, docs: &[Document]) -> BatchResult;
@@ -163,19 +181,26 @@ impl CoreEngine for NativeEngine {
             .map(|doc| {
                 let pipeline = &self.pipeline;
                 let nanos = &mut step_nanos;
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pipeline.process_timed(doc, &clock, nanos)))
-                    .unwrap_or_else(
-                    |panic| {
-                        let message = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "unknown panic".into());
-                        Err(DocumentError { id: doc.id.clone(), message: format!("core panicked: {message}") })
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    pipeline.process_timed(doc, &clock, nanos)
+                }))
+                .unwrap_or_else(|panic| {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Err(DocumentError {
+                        id: doc.id.clone(),
+                        message: format!("core panicked: {message}"),
                     })
+                })
             })
             .collect();
-        BatchResult { judgments, step_nanos }
+        BatchResult {
+            judgments,
+            step_nanos,
+        }
     }
 }
 
@@ -189,7 +214,10 @@ struct GuestState {
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -199,23 +227,35 @@ impl WasmShared {
         let mut config = WasmConfig::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
-        let engine = WasmEngine::new(&config)?;
+        let engine = WasmEngine::new(&config).in_sandbox("starting wasmtime")?;
         let component = load_component(&engine, &path)?;
         let mut linker: Linker<GuestState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        let pre = bindings::TamisPre::new(linker.instantiate_pre(&component).context("linking the core component")?)?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).in_sandbox("linking WASI")?;
+        let pre = bindings::TamisPre::new(
+            linker
+                .instantiate_pre(&component)
+                .in_sandbox("linking the core component")?,
+        )
+        .in_sandbox("the core component does not export the `tamis` world")?;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         {
             let engine = engine.clone();
             let stop = stop.clone();
-            std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(TICK);
-                    engine.increment_epoch();
-                }
-            })?;
+            std::thread::Builder::new()
+                .name("epoch-ticker".into())
+                .spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::thread::sleep(TICK);
+                        engine.increment_epoch();
+                    }
+                })?;
         }
-        Ok(Self { engine, pre, limits, _ticker: Arc::new(Ticker { stop }) })
+        Ok(Self {
+            engine,
+            pre,
+            limits,
+            _ticker: Arc::new(Ticker { stop }),
+        })
     }
 }
 
@@ -245,32 +285,38 @@ pub fn locate_component(explicit: Option<&Path>) -> Result<PathBuf> {
 /// Compiles the component once and keeps the compiled artifact in a cache keyed by the component's bytes
 /// and the wasmtime version, so later runs start in milliseconds.
 fn load_component(engine: &WasmEngine, path: &Path) -> Result<Component> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading the core component {}", path.display()))?;
-    let key = xxhash_rust::xxh3::xxh3_128(&bytes) ^ u128::from(xxhash_rust::xxh3::xxh3_64(env!("CARGO_PKG_VERSION").as_bytes()));
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading the core component {}", path.display()))?;
+    let key = xxhash_rust::xxh3::xxh3_128(&bytes)
+        ^ u128::from(xxhash_rust::xxh3::xxh3_64(
+            env!("CARGO_PKG_VERSION").as_bytes(),
+        ));
     let cache_dir = cache_dir();
-    let cached = cache_dir.as_ref().map(|d| d.join(format!("tamis-core-{key:032x}-wasmtime48.cwasm")));
-    if let Some(cached) = &cached {
-        if cached.is_file() {
+    let cached = cache_dir
+        .as_ref()
+        .map(|d| d.join(format!("tamis-core-{key:032x}-wasmtime48.cwasm")));
+    if let Some(cached) = &cached
+        && cached.is_file() {
             // SAFETY: the file was written by `precompile_component` of this same wasmtime version (the name
             // carries the hash of the component and the version); wasmtime also checks its own header.
             if let Ok(component) = unsafe { Component::deserialize_file(engine, cached) } {
                 return Ok(component);
             }
         }
-    }
-    let compiled = engine.precompile_component(&bytes).context("compiling the core component")?;
-    if let Some(cached) = &cached {
-        if let Some(dir) = cached.parent() {
-            if std::fs::create_dir_all(dir).is_ok() {
+    let compiled = engine
+        .precompile_component(&bytes)
+        .in_sandbox("compiling the core component")?;
+    if let Some(cached) = &cached
+        && let Some(dir) = cached.parent()
+            && std::fs::create_dir_all(dir).is_ok() {
                 let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
                 if std::fs::write(&tmp, &compiled).is_ok() {
                     let _ = std::fs::rename(&tmp, cached);
                 }
             }
-        }
-    }
     // SAFETY: the bytes were produced just above by this engine.
     unsafe { Component::deserialize(engine, &compiled) }
+        .in_sandbox("loading the compiled core component")
 }
 
 fn cache_dir() -> Option<PathBuf> {
@@ -295,7 +341,12 @@ struct WasmInstance {
 }
 
 impl WasmInstance {
-    fn new(shared: &WasmShared, config_text: &str, format: ConfigFormat, resources: &Resources) -> Result<Self> {
+    fn new(
+        shared: &WasmShared,
+        config_text: &str,
+        format: ConfigFormat,
+        resources: &Resources,
+    ) -> Result<Self> {
         let mut me = Self {
             engine: shared.engine.clone(),
             pre: shared.pre.clone(),
@@ -306,7 +357,9 @@ impl WasmInstance {
                 ConfigFormat::Yaml => wit::ConfigFormat::Yaml,
                 ConfigFormat::Json => wit::ConfigFormat::Json,
             },
-            resources: wit::Resources { tokenizer_json: resources.tokenizer_json.clone() },
+            resources: wit::Resources {
+                tokenizer_json: resources.tokenizer_json.clone(),
+            },
             live: None,
         };
         me.ensure_live()?;
@@ -320,15 +373,20 @@ impl WasmInstance {
         }
         let stderr = MemoryOutputPipe::new(64 * 1024);
         let mut wasi = WasiCtx::builder();
-        wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).stderr(stderr.clone());
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .stderr(stderr.clone());
         let state = GuestState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.limits.memory_bytes)
-                .instances(4)
-                .memories(4)
-                .tables(8)
+                // A component is several core instances (the core, its shims and fixups); these counts only
+                // need to cover that fixed structure, the memory cap is what guards against documents.
+                .instances(64)
+                .memories(16)
+                .tables(64)
                 .trap_on_grow_failure(true)
                 .build(),
             stderr,
@@ -337,11 +395,19 @@ impl WasmInstance {
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.deadline_ticks());
-        let instance = self.pre.instantiate(&mut store).context("instantiating the core component")?;
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .in_sandbox("instantiating the core component")?;
         instance
             .tamis_core_pipeline()
-            .call_configure(&mut store, &self.config_text, self.config_format, &self.resources)
-            .context("configuring the core component")?
+            .call_configure(
+                &mut store,
+                &self.config_text,
+                self.config_format,
+                &self.resources,
+            )
+            .in_sandbox("configuring the core component")?
             .map_err(|e| anyhow!("config rejected by the component: {e}"))?;
         self.live = Some((store, instance));
         Ok(())
@@ -372,25 +438,40 @@ impl WasmInstance {
                 metadata: d.metadata.clone(),
             })
             .collect();
-        match instance.tamis_core_pipeline().call_process(&mut *store, &wit_docs) {
+        match instance
+            .tamis_core_pipeline()
+            .call_process(&mut *store, &wit_docs)
+        {
             Ok(Ok(batch)) if batch.results.len() == docs.len() => Ok(BatchResult {
                 judgments: batch.results.into_iter().map(judgment_from_wit).collect(),
                 step_nanos: batch.step_nanos,
             }),
             Ok(Ok(batch)) => {
                 self.live = None;
-                Err(format!("component returned {} results for {} documents", batch.results.len(), docs.len()))
+                Err(format!(
+                    "component returned {} results for {} documents",
+                    batch.results.len(),
+                    docs.len()
+                ))
             }
             Ok(Err(message)) => {
                 self.live = None;
                 Err(message)
             }
             Err(trap) => {
-                let printed = String::from_utf8_lossy(&store.data().stderr.contents()).trim().to_string();
-                let timed_out = matches!(trap.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt));
+                let printed = String::from_utf8_lossy(&store.data().stderr.contents())
+                    .trim()
+                    .to_string();
+                let timed_out = matches!(
+                    trap.downcast_ref::<wasmtime::Trap>(),
+                    Some(wasmtime::Trap::Interrupt)
+                );
                 self.live = None;
                 let mut message = if timed_out {
-                    format!("sandbox: exceeded the time limit of {:?}", self.limits.batch_timeout)
+                    format!(
+                        "sandbox: exceeded the time limit of {:?}",
+                        self.limits.batch_timeout
+                    )
                 } else {
                     format!("sandbox trap: {}", trap_summary(&trap))
                 };
@@ -403,10 +484,29 @@ impl WasmInstance {
     }
 }
 
-fn trap_summary(error: &anyhow::Error) -> String {
+fn trap_summary(error: &wasmtime::Error) -> String {
     match error.downcast_ref::<wasmtime::Trap>() {
         Some(trap) => trap.to_string(),
         None => error.root_cause().to_string(),
+    }
+}
+
+/// wasmtime 48 has an error type of its own; this turns it into the host's, with the whole chain of causes
+/// in the message.
+trait InSandbox<T> {
+    fn in_sandbox(self, what: &str) -> Result<T>;
+}
+
+impl<T> InSandbox<T> for wasmtime::Result<T> {
+    fn in_sandbox(self, what: &str) -> Result<T> {
+        self.map_err(|e| {
+            let causes = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
+            anyhow!("{what}: {causes}")
+        })
     }
 }
 
@@ -429,13 +529,24 @@ impl CoreEngine for WasmInstance {
                                 *total += n;
                             }
                         }
-                        Err(message) => out.judgments.push(Err(DocumentError { id: doc.id.clone(), message })),
+                        Err(message) => out.judgments.push(Err(DocumentError {
+                            id: doc.id.clone(),
+                            message,
+                        })),
                     }
                 }
                 out
             }
             Err(message) => BatchResult {
-                judgments: docs.iter().map(|d| Err(DocumentError { id: d.id.clone(), message: message.clone() })).collect(),
+                judgments: docs
+                    .iter()
+                    .map(|d| {
+                        Err(DocumentError {
+                            id: d.id.clone(),
+                            message: message.clone(),
+                        })
+                    })
+                    .collect(),
                 step_nanos: Vec::new(),
             },
         }
@@ -445,7 +556,10 @@ impl CoreEngine for WasmInstance {
 fn judgment_from_wit(result: std::result::Result<wit::Outcome, wit::DocumentError>) -> Judgment {
     match result {
         Ok(o) => Ok(outcome_from_wit(o)),
-        Err(e) => Err(DocumentError { id: e.id, message: e.message }),
+        Err(e) => Err(DocumentError {
+            id: e.id,
+            message: e.message,
+        }),
     }
 }
 
@@ -483,11 +597,29 @@ fn outcome_from_wit(o: wit::Outcome) -> Outcome {
         pii: o
             .pii
             .into_iter()
-            .map(|s| tamis_core::PiiSpan { kind: s.kind, start: s.start, end: s.end, replacement: s.replacement })
+            .map(|s| tamis_core::PiiSpan {
+                kind: s.kind,
+                start: s.start,
+                end: s.end,
+                replacement: s.replacement,
+            })
             .collect(),
-        language: o.language.map(|l| tamis_core::LanguageGuess { code: l.code, confidence: l.confidence }),
-        scores: o.scores.into_iter().map(|s| tamis_core::Score { name: s.name, value: s.value }).collect(),
-        hashes: o.hashes.map(|h| tamis_core::Hashes { exact: h.exact, minhash: h.minhash }),
+        language: o.language.map(|l| tamis_core::LanguageGuess {
+            code: l.code,
+            confidence: l.confidence,
+        }),
+        scores: o
+            .scores
+            .into_iter()
+            .map(|s| tamis_core::Score {
+                name: s.name,
+                value: s.value,
+            })
+            .collect(),
+        hashes: o.hashes.map(|h| tamis_core::Hashes {
+            exact: h.exact,
+            minhash: h.minhash,
+        }),
         tokens: o.tokens,
     }
 }

@@ -23,9 +23,15 @@ impl InputFormat {
         let name = path.file_name()?.to_str()?.to_ascii_lowercase();
         if name.ends_with(".jsonl") || name.ends_with(".json") || name.ends_with(".ndjson") {
             Some(Self::Jsonl)
-        } else if name.ends_with(".jsonl.gz") || name.ends_with(".json.gz") || name.ends_with(".ndjson.gz") {
+        } else if name.ends_with(".jsonl.gz")
+            || name.ends_with(".json.gz")
+            || name.ends_with(".ndjson.gz")
+        {
             Some(Self::JsonlGz)
-        } else if name.ends_with(".jsonl.zst") || name.ends_with(".json.zst") || name.ends_with(".ndjson.zst") {
+        } else if name.ends_with(".jsonl.zst")
+            || name.ends_with(".json.zst")
+            || name.ends_with(".ndjson.zst")
+        {
             Some(Self::JsonlZst)
         } else if name.ends_with(".parquet") {
             Some(Self::Parquet)
@@ -58,9 +64,24 @@ pub struct InputFile {
 impl InputFile {
     /// The file name without its format extension.
     pub fn stem(&self) -> String {
-        let name = self.relative.file_name().and_then(|n| n.to_str()).unwrap_or("input");
+        let name = self
+            .relative
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("input");
         let lower = name.to_ascii_lowercase();
-        for ext in [".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.zst", ".json.zst", ".ndjson.zst", ".jsonl", ".json", ".ndjson", ".parquet"] {
+        for ext in [
+            ".jsonl.gz",
+            ".json.gz",
+            ".ndjson.gz",
+            ".jsonl.zst",
+            ".json.zst",
+            ".ndjson.zst",
+            ".jsonl",
+            ".json",
+            ".ndjson",
+            ".parquet",
+        ] {
             if lower.ends_with(ext) {
                 return name[..name.len() - ext.len()].to_string();
             }
@@ -70,7 +91,10 @@ impl InputFile {
 
     /// The directory part of the relative path (empty for a file given directly).
     pub fn relative_dir(&self) -> PathBuf {
-        self.relative.parent().map(Path::to_path_buf).unwrap_or_default()
+        self.relative
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 }
 
@@ -84,21 +108,34 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
             let before = files.len();
             walk(path, path, &mut files)?;
             if files.len() == before {
-                bail!("input directory {spec} holds no .jsonl, .jsonl.gz, .jsonl.zst or .parquet files");
+                bail!(
+                    "input directory {spec} holds no .jsonl, .jsonl.gz, .jsonl.zst or .parquet files"
+                );
             }
         } else if path.is_file() {
             let format = InputFormat::of(path).with_context(|| {
                 format!("input {spec}: unknown format (expected .jsonl, .jsonl.gz, .jsonl.zst or .parquet)")
             })?;
             let relative = PathBuf::from(path.file_name().context("input without a file name")?);
-            files.push(InputFile { path: path.to_path_buf(), relative, format, size: path.metadata()?.len() });
+            files.push(InputFile {
+                path: path.to_path_buf(),
+                relative,
+                format,
+                size: path.metadata()?.len(),
+            });
         } else if spec.contains(['*', '?', '[']) {
             let mut matched = 0;
             for entry in glob::glob(spec).with_context(|| format!("input glob {spec}"))? {
                 let path = entry?;
                 if let (true, Some(format)) = (path.is_file(), InputFormat::of(&path)) {
-                    let relative = PathBuf::from(path.file_name().context("input without a file name")?);
-                    files.push(InputFile { size: path.metadata()?.len(), path, relative, format });
+                    let relative =
+                        PathBuf::from(path.file_name().context("input without a file name")?);
+                    files.push(InputFile {
+                        size: path.metadata()?.len(),
+                        path,
+                        relative,
+                        format,
+                    });
                     matched += 1;
                 }
             }
@@ -109,14 +146,23 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
             bail!("input {spec} does not exist");
         }
     }
-    files.sort_by(|a, b| a.relative.cmp(&b.relative).then_with(|| a.path.cmp(&b.path)));
+    files.sort_by(|a, b| {
+        a.relative
+            .cmp(&b.relative)
+            .then_with(|| a.path.cmp(&b.path))
+    });
     files.dedup_by(|a, b| a.path == b.path);
-    for pair in files.windows(2) {
-        if pair[0].relative == pair[1].relative {
+    // Output shards are named by folder and stem, so `a.jsonl` and `a.parquet` side by side would share
+    // their markers and error files.
+    let mut seen: std::collections::HashMap<(PathBuf, String), &Path> =
+        std::collections::HashMap::new();
+    for file in &files {
+        if let Some(other) = seen.insert((file.relative_dir(), file.stem()), &file.path) {
             bail!(
-                "inputs {} and {} would write the same outputs; give their parent directory instead",
-                pair[0].path.display(),
-                pair[1].path.display()
+                "inputs {} and {} would write the same outputs (same folder and name, different extension); \
+                 rename one, or give their parent directories separately",
+                other.display(),
+                file.path.display()
             );
         }
     }
@@ -138,7 +184,12 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
             walk(root, &path, out)?;
         } else if let Some(format) = InputFormat::of(&path) {
             let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-            out.push(InputFile { size: entry.metadata()?.len(), path, relative, format });
+            out.push(InputFile {
+                size: entry.metadata()?.len(),
+                path,
+                relative,
+                format,
+            });
         }
     }
     Ok(())
@@ -171,14 +222,23 @@ impl<R: Read> Read for CountingReader<R> {
 
 /// Streams the records of one file. A read error in the middle of a file (a truncated gzip, say) ends the
 /// stream with one error record at the position where reading stopped, so it is counted, not lost.
-pub fn records(file: &InputFile, counter: ByteCounter) -> Result<Box<dyn Iterator<Item = RawRecord> + Send>> {
+pub fn records(
+    file: &InputFile,
+    counter: ByteCounter,
+) -> Result<Box<dyn Iterator<Item = RawRecord> + Send>> {
     let raw = File::open(&file.path).with_context(|| format!("opening {}", file.path.display()))?;
-    let raw = CountingReader { inner: raw, counter };
+    let raw = CountingReader {
+        inner: raw,
+        counter,
+    };
     Ok(match file.format {
         InputFormat::Jsonl => Box::new(JsonlRecords::new(Box::new(raw))),
-        InputFormat::JsonlGz => Box::new(JsonlRecords::new(Box::new(flate2::read::MultiGzDecoder::new(raw)))),
+        InputFormat::JsonlGz => Box::new(JsonlRecords::new(Box::new(
+            flate2::read::MultiGzDecoder::new(raw),
+        ))),
         InputFormat::JsonlZst => {
-            let decoder = zstd::Decoder::new(raw).with_context(|| format!("opening zstd {}", file.path.display()))?;
+            let decoder = zstd::Decoder::new(raw)
+                .with_context(|| format!("opening zstd {}", file.path.display()))?;
             Box::new(JsonlRecords::new(Box::new(decoder)))
         }
         InputFormat::Parquet => Box::new(ParquetRecords::new(&file.path)?),
@@ -193,7 +253,11 @@ struct JsonlRecords {
 
 impl JsonlRecords {
     fn new(reader: Box<dyn Read + Send>) -> Self {
-        Self { reader: BufReader::with_capacity(1 << 20, reader), line: 0, done: false }
+        Self {
+            reader: BufReader::with_capacity(1 << 20, reader),
+            line: 0,
+            done: false,
+        }
     }
 }
 
@@ -219,14 +283,19 @@ impl Iterator for JsonlRecords {
                         buf.pop();
                     }
                 }
-                Some(RawRecord { position: self.line, body: Ok(buf) })
+                Some(RawRecord {
+                    position: self.line,
+                    body: Ok(buf),
+                })
             }
             Err(e) => {
                 self.done = true;
                 self.line += 1;
                 Some(RawRecord {
                     position: self.line,
-                    body: Err(format!("read error, the rest of the file is unreadable: {e}")),
+                    body: Err(format!(
+                        "read error, the rest of the file is unreadable: {e}"
+                    )),
                 })
             }
         }
@@ -246,7 +315,12 @@ impl ParquetRecords {
         let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
             .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
         let batches = builder.with_batch_size(1024).build()?;
-        Ok(Self { batches, pending: Default::default(), row: 0, done: false })
+        Ok(Self {
+            batches,
+            pending: Default::default(),
+            row: 0,
+            done: false,
+        })
     }
 }
 
@@ -256,7 +330,10 @@ impl Iterator for ParquetRecords {
     fn next(&mut self) -> Option<RawRecord> {
         loop {
             if let Some(body) = self.pending.pop_front() {
-                let record = RawRecord { position: self.row, body: Ok(body) };
+                let record = RawRecord {
+                    position: self.row,
+                    body: Ok(body),
+                };
                 self.row += 1;
                 return Some(record);
             }
@@ -272,11 +349,16 @@ impl Iterator for ParquetRecords {
                     self.done = true;
                     return Some(RawRecord {
                         position: self.row,
-                        body: Err(format!("Parquet read error, the rest of the file is unreadable: {e}")),
+                        body: Err(format!(
+                            "Parquet read error, the rest of the file is unreadable: {e}"
+                        )),
                     });
                 }
                 Some(Ok(batch)) => {
-                    let mut writer = arrow::json::LineDelimitedWriter::new(Vec::new());
+                    // Explicit nulls: a null column is still a field of the record, and is kept.
+                    let mut writer = arrow::json::WriterBuilder::new()
+                        .with_explicit_nulls(true)
+                        .build::<_, arrow::json::writer::LineDelimited>(Vec::new());
                     if let Err(e) = writer.write(&batch).and_then(|_| writer.finish()) {
                         self.done = true;
                         return Some(RawRecord {
@@ -285,7 +367,12 @@ impl Iterator for ParquetRecords {
                         });
                     }
                     let bytes = writer.into_inner();
-                    self.pending.extend(bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec));
+                    self.pending.extend(
+                        bytes
+                            .split(|b| *b == b'\n')
+                            .filter(|l| !l.is_empty())
+                            .map(<[u8]>::to_vec),
+                    );
                 }
             }
         }

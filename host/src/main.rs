@@ -22,7 +22,11 @@ use tamis_core::{Config, ConfigFormat, Resources};
 use crate::engine::{EngineFactory, EngineKind, Limits};
 
 #[derive(Parser)]
-#[command(name = "tamis", version, about = "A fine sieve for LLM training data: clean, filter and dedup web text.")]
+#[command(
+    name = "tamis",
+    version,
+    about = "A fine sieve for LLM training data: clean, filter and dedup web text."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -135,8 +139,12 @@ fn real_main() -> Result<std::process::ExitCode> {
         Command::Bench(args) => cmd_bench(args),
         Command::Check(args) => {
             let (config, _) = load_config(&args.config)?;
-            let format = ConfigFormat::parse_name(&args.format)
-                .ok_or_else(|| anyhow!("--format: expected toml, yaml or json, got {:?}", args.format))?;
+            let format = ConfigFormat::parse_name(&args.format).ok_or_else(|| {
+                anyhow!(
+                    "--format: expected toml, yaml or json, got {:?}",
+                    args.format
+                )
+            })?;
             print!("{}", config.render(format).map_err(|e| anyhow!("{e}"))?);
             Ok(std::process::ExitCode::SUCCESS)
         }
@@ -145,44 +153,81 @@ fn real_main() -> Result<std::process::ExitCode> {
 
 /// Reads a config file, with its text and format, so the same text can be handed to the component.
 fn load_config(path: &Path) -> Result<(Config, (String, ConfigFormat))> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config {}", path.display()))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let format = ConfigFormat::from_file_name(name).ok_or_else(|| {
-        anyhow!("config {}: unknown format, expected a .toml, .yaml, .yml or .json file", path.display())
+        anyhow!(
+            "config {}: unknown format, expected a .toml, .yaml, .yml or .json file",
+            path.display()
+        )
     })?;
-    let config = Config::parse(&text, format).map_err(|e| anyhow!("config {}: {e}", path.display()))?;
+    let config =
+        Config::parse(&text, format).map_err(|e| anyhow!("config {}: {e}", path.display()))?;
     Ok((config, (text, format)))
 }
 
 /// Reads the files a config refers to (paths relative to the config's folder).
 fn load_resources(config: &Config, config_path: &Path) -> Result<Resources> {
     let mut resources = Resources::default();
-    if let Some(tokenizer) = &config.tokens.tokenizer {
-        let path = config_path.parent().unwrap_or(Path::new(".")).join(tokenizer);
-        resources.tokenizer_json =
-            Some(std::fs::read(&path).with_context(|| format!("tokens.tokenizer: reading {}", path.display()))?);
+    // Read through the serialized section, so the host depends only on the key's documented name.
+    let tokenizer = serde_json::to_value(&config.tokens).ok().and_then(|v| {
+        v.get("tokenizer")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+    });
+    if let Some(tokenizer) = &tokenizer {
+        let path = config_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(tokenizer);
+        resources.tokenizer_json = Some(
+            std::fs::read(&path)
+                .with_context(|| format!("tokens.tokenizer: reading {}", path.display()))?,
+        );
     }
     Ok(resources)
 }
 
-fn engine_factory(config: &Config, config_path: &Path, source: &(String, ConfigFormat), args: &EngineArgs, kind: Option<EngineKind>) -> Result<EngineFactory> {
+fn engine_factory(
+    config: &Config,
+    config_path: &Path,
+    source: &(String, ConfigFormat),
+    args: &EngineArgs,
+    kind: Option<EngineKind>,
+) -> Result<EngineFactory> {
     let kind = match (kind, &config.io.engine) {
         (Some(kind), _) => kind,
         (None, Some(name)) => EngineKind::parse(name)?,
         (None, None) => EngineKind::Wasm,
     };
     if !(args.batch_timeout.is_finite() && args.batch_timeout > 0.0) {
-        bail!("--batch-timeout: expected a positive number of seconds, got {}", args.batch_timeout);
+        bail!(
+            "--batch-timeout: expected a positive number of seconds, got {}",
+            args.batch_timeout
+        );
     }
     let limits = Limits {
         memory_bytes: args.memory_mib.saturating_mul(1 << 20),
         batch_timeout: Duration::from_secs_f64(args.batch_timeout),
     };
-    EngineFactory::new(kind, &source.0, source.1, load_resources(config, config_path)?, args.component.as_deref(), limits)
+    EngineFactory::new(
+        kind,
+        &source.0,
+        source.1,
+        load_resources(config, config_path)?,
+        args.component.as_deref(),
+        limits,
+    )
 }
 
 fn default_workers() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 fn resolve_inputs(cli: &[String], config: &Config, config_path: &Path) -> Result<Vec<String>> {
@@ -194,7 +239,12 @@ fn resolve_inputs(cli: &[String], config: &Config, config_path: &Path) -> Result
     }
     // Paths in a config are relative to the config file's folder.
     let base = config_path.parent().unwrap_or(Path::new("."));
-    Ok(config.io.input.iter().map(|p| base.join(p).display().to_string()).collect())
+    Ok(config
+        .io
+        .input
+        .iter()
+        .map(|p| base.join(p).display().to_string())
+        .collect())
 }
 
 fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
@@ -205,14 +255,23 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         (None, Some(out)) => args.config.parent().unwrap_or(Path::new(".")).join(out),
         (None, None) => bail!("no output: give --output DIR or set io.output in the config"),
     };
-    let workers = args.workers.or(config.io.workers).unwrap_or_else(default_workers);
+    let workers = args
+        .workers
+        .or(config.io.workers)
+        .unwrap_or_else(default_workers);
     if workers == 0 {
         bail!("--workers: expected at least 1");
     }
     if args.batch_size == 0 || args.shard_size == 0 {
         bail!("--batch-size and --shard-size must be at least 1");
     }
-    let factory = engine_factory(&config, &args.config, &source, &args.engine, args.engine.engine)?;
+    let factory = engine_factory(
+        &config,
+        &args.config,
+        &source,
+        &args.engine,
+        args.engine.engine,
+    )?;
     let plan = run::RunPlan {
         inputs,
         output: output.clone(),
@@ -266,15 +325,29 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
     for file in &files {
         let name = file.relative.display().to_string();
         for raw in input::records(file, input::ByteCounter::default())? {
-            let origin = record::Origin { file: &name, position: raw.position, is_row: false };
-            match raw.body.map_err(|e| e).and_then(|b| record::parse(&b, &fields, &origin)) {
+            let origin = record::Origin {
+                file: &name,
+                position: raw.position,
+                is_row: false,
+            };
+            match raw
+                .body
+                .and_then(|b| record::parse(&b, &fields, &origin))
+            {
                 Ok(parsed) => docs.push(parsed.document),
                 Err(_) => unreadable += 1,
             }
         }
     }
-    let workers = args.workers.or(config.io.workers).unwrap_or_else(default_workers);
-    let mb: f64 = docs.iter().map(|d| d.text.as_ref().or(d.html.as_ref()).map_or(0, |t| t.len())).sum::<usize>() as f64 / 1e6;
+    let workers = args
+        .workers
+        .or(config.io.workers)
+        .unwrap_or_else(default_workers);
+    let mb: f64 = docs
+        .iter()
+        .map(|d| d.text.as_ref().or(d.html.as_ref()).map_or(0, |t| t.len()))
+        .sum::<usize>() as f64
+        / 1e6;
     println!(
         "input: {} documents, {:.2} MB of text ({} unreadable records left out), {} pass(es) per measurement",
         docs.len(),
@@ -300,11 +373,25 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
             rows.push(m);
         }
     }
-    println!("{:<8} {:>7} {:>12} {:>10} {:>9}", "engine", "workers", "docs/s", "MB/s", "seconds");
+    println!(
+        "{:<8} {:>7} {:>12} {:>10} {:>9}",
+        "engine", "workers", "docs/s", "MB/s", "seconds"
+    );
     for m in &rows {
-        println!("{:<8} {:>7} {:>12.0} {:>10.2} {:>9.2}", m.engine, m.workers, m.docs_per_second(), m.mb_per_second(), m.seconds);
+        println!(
+            "{:<8} {:>7} {:>12.0} {:>10.2} {:>9.2}",
+            m.engine,
+            m.workers,
+            m.docs_per_second(),
+            m.mb_per_second(),
+            m.seconds
+        );
     }
-    let rate = |engine: &str, w: usize| rows.iter().find(|m| m.engine == engine && m.workers == w).map(|m| m.mb_per_second());
+    let rate = |engine: &str, w: usize| {
+        rows.iter()
+            .find(|m| m.engine == engine && m.workers == w)
+            .map(|m| m.mb_per_second())
+    };
     if let (Some(n), Some(wa)) = (rate("native", 1), rate("wasm", 1)) {
         println!("wasm / native, 1 worker: {:.2}", wa / n);
     }
@@ -313,12 +400,22 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
             println!("wasm / native, {workers} workers: {:.2}", wa / n);
         }
         if let (Some(one), Some(all)) = (rate("wasm", 1), rate("wasm", workers)) {
-            println!("wasm scaling, {workers} workers / 1 worker: {:.2}", all / one);
+            println!(
+                "wasm scaling, {workers} workers / 1 worker: {:.2}",
+                all / one
+            );
         }
     }
     println!("outcome mismatches between runs and engines: {mismatches}");
     if let Some(peak) = bench::peak_memory_bytes() {
-        println!("peak memory (resident, whole process): {:.1} MiB", peak as f64 / (1 << 20) as f64);
+        println!(
+            "peak memory (resident, whole process): {:.1} MiB",
+            peak as f64 / (1 << 20) as f64
+        );
     }
-    Ok(if mismatches == 0 { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+    Ok(if mismatches == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
 }

@@ -27,7 +27,9 @@ impl Reporter {
             None
         } else {
             let stop = stop.clone();
-            Some(std::thread::spawn(move || report(counters, input_total, stop)))
+            Some(std::thread::spawn(move || {
+                report(counters, input_total, stop)
+            }))
         };
         Self { stop, handle }
     }
@@ -77,5 +79,9 @@ fn line(counters: &Counters, started: Instant) -> String {
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     let docs = counters.docs.load(Ordering::Relaxed);
     let mb = counters.bytes.load(Ordering::Relaxed) as f64 / 1e6;
-    format!("{docs} docs, {:.1} MB/s, {:.0} docs/s", mb / secs, docs as f64 / secs)
+    format!(
+        "{docs} docs, {:.1} MB/s, {:.0} docs/s",
+        mb / secs,
+        docs as f64 / secs
+    )
 }

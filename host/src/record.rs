@@ -22,14 +22,6 @@ pub struct Origin<'a> {
 }
 
 impl Origin<'_> {
-    pub fn describe(&self) -> String {
-        if self.is_row {
-            format!("{} row {}", self.file, self.position)
-        } else {
-            format!("{} line {}", self.file, self.position)
-        }
-    }
-
     fn position_key(&self) -> &'static str {
         if self.is_row { "row" } else { "line" }
     }
@@ -56,7 +48,13 @@ pub fn parse(bytes: &[u8], fields: &Fields, origin: &Origin) -> Result<Parsed, S
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Null) | None => format!("{}:{}", origin.file, origin.position),
-        Some(other) => return Err(format!("field `{}` must be a string or number, got {}", fields.id, kind_of(other))),
+        Some(other) => {
+            return Err(format!(
+                "field `{}` must be a string or number, got {}",
+                fields.id,
+                kind_of(other)
+            ));
+        }
     };
     let text = optional_string(&object, &fields.text)?;
     let html = match &fields.html {
@@ -78,14 +76,26 @@ pub fn parse(bytes: &[u8], fields: &Fields, origin: &Origin) -> Result<Parsed, S
         None => None,
     };
     let metadata = object.get("metadata").map(|m| m.to_string());
-    Ok(Parsed { document: Document { id, text, html, url, metadata }, object })
+    Ok(Parsed {
+        document: Document {
+            id,
+            text,
+            html,
+            url,
+            metadata,
+        },
+        object,
+    })
 }
 
 fn optional_string(object: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
     match object.get(key) {
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Null) | None => Ok(None),
-        Some(other) => Err(format!("field `{key}` must be a string, got {}", kind_of(other))),
+        Some(other) => Err(format!(
+            "field `{key}` must be a string, got {}",
+            kind_of(other)
+        )),
     }
 }
 
@@ -104,30 +114,51 @@ fn kind_of(value: &Value) -> &'static str {
 /// the record already), plus the reason as one readable line.
 pub fn annotation(outcome: &Outcome) -> Value {
     let mut map = Map::new();
-    map.insert("verdict".into(), serde_json::to_value(outcome.verdict).unwrap_or(Value::Null));
+    map.insert(
+        "verdict".into(),
+        serde_json::to_value(outcome.verdict).unwrap_or(Value::Null),
+    );
     if let Some(reason) = &outcome.reason {
         map.insert("reason".into(), Value::String(reason.describe()));
-        map.insert("reason_check".into(), serde_json::to_value(reason).unwrap_or(Value::Null));
+        map.insert(
+            "reason_check".into(),
+            serde_json::to_value(reason).unwrap_or(Value::Null),
+        );
     }
     if let Some(title) = &outcome.title {
         map.insert("title".into(), Value::String(title.clone()));
     }
     if let Some(language) = &outcome.language {
-        map.insert("language".into(), serde_json::to_value(language).unwrap_or(Value::Null));
+        map.insert(
+            "language".into(),
+            serde_json::to_value(language).unwrap_or(Value::Null),
+        );
     }
     if !outcome.scores.is_empty() {
-        map.insert("scores".into(), serde_json::to_value(&outcome.scores).unwrap_or(Value::Null));
+        map.insert(
+            "scores".into(),
+            serde_json::to_value(&outcome.scores).unwrap_or(Value::Null),
+        );
     }
     if !outcome.pii.is_empty() {
-        map.insert("pii".into(), serde_json::to_value(&outcome.pii).unwrap_or(Value::Null));
+        map.insert(
+            "pii".into(),
+            serde_json::to_value(&outcome.pii).unwrap_or(Value::Null),
+        );
     }
     if let Some(tokens) = outcome.tokens {
         map.insert("tokens".into(), Value::from(tokens));
     }
     if let Some(hashes) = &outcome.hashes {
-        map.insert("hashes".into(), serde_json::to_value(hashes).unwrap_or(Value::Null));
+        map.insert(
+            "hashes".into(),
+            serde_json::to_value(hashes).unwrap_or(Value::Null),
+        );
     }
-    map.insert("checks".into(), serde_json::to_value(&outcome.checks).unwrap_or(Value::Null));
+    map.insert(
+        "checks".into(),
+        serde_json::to_value(&outcome.checks).unwrap_or(Value::Null),
+    );
     Value::Object(map)
 }
 
@@ -146,7 +177,12 @@ pub fn output_record(mut object: Map<String, Value>, outcome: &Outcome, fields: 
 
 /// The error record: where, what, and the record itself (as JSON when it parsed, else as lossy text) so
 /// that nothing is lost.
-pub fn error_record(origin: &Origin, id: Option<&str>, message: &str, body: Option<&[u8]>) -> String {
+pub fn error_record(
+    origin: &Origin,
+    id: Option<&str>,
+    message: &str,
+    body: Option<&[u8]>,
+) -> String {
     let mut map = Map::new();
     map.insert("file".into(), Value::String(origin.file.to_string()));
     map.insert(origin.position_key().into(), Value::from(origin.position));

@@ -5,7 +5,7 @@
 //! so memory stays flat however large the input.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -65,13 +65,28 @@ struct Manifest {
 }
 
 enum Work {
-    Batch { shard: ShardId, seq: u64, records: Vec<RawRecord> },
+    Batch {
+        shard: ShardId,
+        seq: u64,
+        records: Vec<RawRecord>,
+    },
 }
 
 enum ToWriter {
-    Done { shard: ShardId, seq: u64, lines: Vec<(Destination, String)>, stats: Stats },
-    ShardEnd { shard: ShardId, batches: u64, last: bool },
-    Skipped { stats: Stats },
+    Done {
+        shard: ShardId,
+        seq: u64,
+        lines: Vec<(Destination, String)>,
+        stats: Stats,
+    },
+    ShardEnd {
+        shard: ShardId,
+        batches: u64,
+        last: bool,
+    },
+    Skipped {
+        stats: Stats,
+    },
     Failed(anyhow::Error),
 }
 
@@ -109,9 +124,20 @@ pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<R
             std::thread::Builder::new()
                 .name(format!("worker-{worker}"))
                 .spawn_scoped(scope, move || match factory.start() {
-                    Ok(mut engine) => work(engine.as_mut(), plan, fields, steps, evaluate_all, &work_rx, &out_tx, &counters),
+                    Ok(mut engine) => work(
+                        engine.as_mut(),
+                        plan,
+                        fields,
+                        steps,
+                        evaluate_all,
+                        &work_rx,
+                        &out_tx,
+                        &counters,
+                    ),
                     Err(e) => {
-                        let _ = out_tx.send(ToWriter::Failed(e.context(format!("starting worker {worker}"))));
+                        let _ = out_tx.send(ToWriter::Failed(
+                            e.context(format!("starting worker {worker}")),
+                        ));
                     }
                 })?;
         }
@@ -130,7 +156,10 @@ pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<R
         shards_written: written,
         shards_skipped: skipped,
     };
-    write_atomically(&plan.output.join("stats.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    write_atomically(
+        &plan.output.join("stats.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
     Ok(report)
 }
 
@@ -140,13 +169,22 @@ fn check_manifest(config: &Config, plan: &RunPlan) -> Result<()> {
     judged.io = Default::default();
     let manifest = Manifest {
         config: serde_json::to_value(&judged)?,
-        inputs: plan.inputs.iter().map(|f| (f.relative.display().to_string(), f.size)).collect(),
+        inputs: plan
+            .inputs
+            .iter()
+            .map(|f| (f.relative.display().to_string(), f.size))
+            .collect(),
         shard_size: plan.shard_size,
     };
     let path = plan.output.join(".tamis").join("run.json");
     if path.is_file() {
         let existing: Manifest = serde_json::from_str(&std::fs::read_to_string(&path)?)
-            .with_context(|| format!("{} is corrupt; delete the output directory to start over", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "{} is corrupt; delete the output directory to start over",
+                    path.display()
+                )
+            })?;
         if existing != manifest {
             bail!(
                 "{} holds the results of a run with another config, other inputs or another shard size; \
@@ -159,7 +197,13 @@ fn check_manifest(config: &Config, plan: &RunPlan) -> Result<()> {
     write_atomically(&path, serde_json::to_string_pretty(&manifest)?.as_bytes())
 }
 
-fn read_all(plan: &RunPlan, steps: &[StepName], work_tx: Sender<Work>, out_tx: Sender<ToWriter>, counter: ByteCounter) {
+fn read_all(
+    plan: &RunPlan,
+    steps: &[StepName],
+    work_tx: Sender<Work>,
+    out_tx: Sender<ToWriter>,
+    counter: ByteCounter,
+) {
     for (index, file) in plan.inputs.iter().enumerate() {
         if let Err(e) = read_file(plan, steps, index, file, &work_tx, &out_tx, counter.clone()) {
             let _ = out_tx.send(ToWriter::Failed(e));
@@ -185,7 +229,12 @@ fn read_file(
             break;
         }
         let marker: Marker = serde_json::from_str(&std::fs::read_to_string(&paths.marker)?)
-            .with_context(|| format!("shard marker {} is corrupt; delete it to redo the shard", paths.marker.display()))?;
+            .with_context(|| {
+                format!(
+                    "shard marker {} is corrupt; delete it to redo the shard",
+                    paths.marker.display()
+                )
+            })?;
         let last = marker.last;
         done.push(marker.stats);
         if last {
@@ -207,13 +256,32 @@ fn read_file(
         if in_chunk == plan.shard_size {
             if !skipping {
                 if !batch.is_empty() {
-                    send_work(work_tx, ShardId { file: index, chunk }, seq, std::mem::take(&mut batch))?;
+                    send_work(
+                        work_tx,
+                        ShardId { file: index, chunk },
+                        seq,
+                        std::mem::take(&mut batch),
+                    )?;
                     seq += 1;
                 }
-                send(out_tx, ToWriter::ShardEnd { shard: ShardId { file: index, chunk }, batches: seq, last: false })?;
+                send(
+                    out_tx,
+                    ToWriter::ShardEnd {
+                        shard: ShardId { file: index, chunk },
+                        batches: seq,
+                        last: false,
+                    },
+                )?;
             } else {
-                let marker: Marker = serde_json::from_str(&std::fs::read_to_string(ShardPaths::new(&plan.output, file, chunk).marker)?)?;
-                send(out_tx, ToWriter::Skipped { stats: marker.stats })?;
+                let marker: Marker = serde_json::from_str(&std::fs::read_to_string(
+                    ShardPaths::new(&plan.output, file, chunk).marker,
+                )?)?;
+                send(
+                    out_tx,
+                    ToWriter::Skipped {
+                        stats: marker.stats,
+                    },
+                )?;
             }
             chunk += 1;
             in_chunk = 0;
@@ -226,7 +294,12 @@ fn read_file(
         }
         batch.push(record);
         if batch.len() == plan.batch_size {
-            send_work(work_tx, ShardId { file: index, chunk }, seq, std::mem::take(&mut batch))?;
+            send_work(
+                work_tx,
+                ShardId { file: index, chunk },
+                seq,
+                std::mem::take(&mut batch),
+            )?;
             seq += 1;
         }
     }
@@ -235,20 +308,40 @@ fn read_file(
         let paths = ShardPaths::new(&plan.output, file, chunk);
         let mut marker: Marker = serde_json::from_str(&std::fs::read_to_string(&paths.marker)?)?;
         marker.last = true;
-        write_atomically(&paths.marker, serde_json::to_string_pretty(&marker)?.as_bytes())?;
-        send(out_tx, ToWriter::Skipped { stats: marker.stats })?;
+        write_atomically(
+            &paths.marker,
+            serde_json::to_string_pretty(&marker)?.as_bytes(),
+        )?;
+        send(
+            out_tx,
+            ToWriter::Skipped {
+                stats: marker.stats,
+            },
+        )?;
     } else {
         if !batch.is_empty() {
             send_work(work_tx, ShardId { file: index, chunk }, seq, batch)?;
             seq += 1;
         }
-        send(out_tx, ToWriter::ShardEnd { shard: ShardId { file: index, chunk }, batches: seq, last: true })?;
+        send(
+            out_tx,
+            ToWriter::ShardEnd {
+                shard: ShardId { file: index, chunk },
+                batches: seq,
+                last: true,
+            },
+        )?;
     }
     Ok(())
 }
 
 fn send_work(tx: &Sender<Work>, shard: ShardId, seq: u64, records: Vec<RawRecord>) -> Result<()> {
-    tx.send(Work::Batch { shard, seq, records }).map_err(|_| anyhow!("all workers stopped"))
+    tx.send(Work::Batch {
+        shard,
+        seq,
+        records,
+    })
+    .map_err(|_| anyhow!("all workers stopped"))
 }
 
 fn send(tx: &Sender<ToWriter>, message: ToWriter) -> Result<()> {
@@ -266,7 +359,12 @@ fn work(
     out_tx: &Sender<ToWriter>,
     counters: &Counters,
 ) {
-    for Work::Batch { shard, seq, records } in work_rx.iter() {
+    for Work::Batch {
+        shard,
+        seq,
+        records,
+    } in work_rx.iter()
+    {
         let file = &plan.inputs[shard.file];
         let file_name = file.relative.display().to_string();
         let is_row = file.format == crate::input::InputFormat::Parquet;
@@ -275,9 +373,16 @@ fn work(
         let mut docs = Vec::with_capacity(records.len());
         let mut objects = Vec::with_capacity(records.len());
         for record in &records {
-            let origin = Origin { file: &file_name, position: record.position, is_row };
+            let origin = Origin {
+                file: &file_name,
+                position: record.position,
+                is_row,
+            };
             match &record.body {
-                Err(message) => slots.push(Slot::Error(record::error_record(&origin, None, message, None), message.clone())),
+                Err(message) => slots.push(Slot::Error(
+                    record::error_record(&origin, None, message, None),
+                    message.clone(),
+                )),
                 Ok(bytes) => {
                     stats.bytes_in += bytes.len() as u64;
                     match record::parse(bytes, fields, &origin) {
@@ -304,7 +409,11 @@ fn work(
                     lines.push((Destination::Errors, line));
                 }
                 Slot::Judged(i) => {
-                    let origin = Origin { file: &file_name, position: record.position, is_row };
+                    let origin = Origin {
+                        file: &file_name,
+                        position: record.position,
+                        is_row,
+                    };
                     match &batch.judgments.get(i) {
                         Some(Ok(outcome)) => {
                             stats.record_outcome(outcome, evaluate_all);
@@ -313,26 +422,50 @@ fn work(
                                 tamis_core::Verdict::Drop => Destination::Dropped,
                             };
                             let object = objects[i].take().unwrap_or_default();
-                            lines.push((destination, record::output_record(object, outcome, fields)));
+                            lines.push((
+                                destination,
+                                record::output_record(object, outcome, fields),
+                            ));
                         }
                         Some(Err(error)) => {
                             stats.record_error(&error.message);
                             let body = record.body.as_ref().ok().map(Vec::as_slice);
-                            lines.push((Destination::Errors, record::error_record(&origin, Some(&error.id), &error.message, body)));
+                            lines.push((
+                                Destination::Errors,
+                                record::error_record(
+                                    &origin,
+                                    Some(&error.id),
+                                    &error.message,
+                                    body,
+                                ),
+                            ));
                         }
                         None => {
                             let message = "the engine returned no judgment for this document";
                             stats.record_error(message);
                             let body = record.body.as_ref().ok().map(Vec::as_slice);
-                            lines.push((Destination::Errors, record::error_record(&origin, Some(&docs[i].id), message, body)));
+                            lines.push((
+                                Destination::Errors,
+                                record::error_record(&origin, Some(&docs[i].id), message, body),
+                            ));
                         }
                     }
                 }
             }
         }
-        counters.docs.fetch_add(records.len() as u64, Ordering::Relaxed);
+        counters
+            .docs
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
         counters.bytes.fetch_add(stats.bytes_in, Ordering::Relaxed);
-        if out_tx.send(ToWriter::Done { shard, seq, lines, stats }).is_err() {
+        if out_tx
+            .send(ToWriter::Done {
+                shard,
+                seq,
+                lines,
+                stats,
+            })
+            .is_err()
+        {
             return;
         }
     }
@@ -351,7 +484,11 @@ struct ShardState {
     stats: Stats,
 }
 
-fn write_all(plan: &RunPlan, steps: &[StepName], rx: Receiver<ToWriter>) -> Result<(Stats, u64, u64)> {
+fn write_all(
+    plan: &RunPlan,
+    steps: &[StepName],
+    rx: Receiver<ToWriter>,
+) -> Result<(Stats, u64, u64)> {
     let mut total = Stats::new(steps);
     let mut shards: HashMap<ShardId, ShardState> = HashMap::new();
     let (mut written, mut skipped) = (0u64, 0u64);
@@ -363,11 +500,22 @@ fn write_all(plan: &RunPlan, steps: &[StepName], rx: Receiver<ToWriter>) -> Resu
                 skipped += 1;
                 continue;
             }
-            ToWriter::Done { shard, seq, lines, stats } => {
-                state(&mut shards, plan, steps, shard).pending.insert(seq, (lines, stats));
+            ToWriter::Done {
+                shard,
+                seq,
+                lines,
+                stats,
+            } => {
+                state(&mut shards, plan, steps, shard)
+                    .pending
+                    .insert(seq, (lines, stats));
                 shard
             }
-            ToWriter::ShardEnd { shard, batches, last } => {
+            ToWriter::ShardEnd {
+                shard,
+                batches,
+                last,
+            } => {
                 state(&mut shards, plan, steps, shard).end = Some((batches, last));
                 shard
             }
@@ -380,19 +528,27 @@ fn write_all(plan: &RunPlan, steps: &[StepName], rx: Receiver<ToWriter>) -> Resu
             st.stats.merge(&stats);
             st.next_seq += 1;
         }
-        if let Some((batches, last)) = st.end {
-            if st.next_seq == batches {
+        if let Some((batches, last)) = st.end
+            && st.next_seq == batches {
                 let st = shards.remove(&shard).expect("present");
-                st.stats.check_accounting().map_err(|e| anyhow!("shard {shard:?}: {e}"))?;
-                let marker = Marker { last, stats: st.stats.clone() };
-                st.writer.finish_with(&serde_json::to_string_pretty(&marker)?)?;
+                st.stats
+                    .check_accounting()
+                    .map_err(|e| anyhow!("shard {shard:?}: {e}"))?;
+                let marker = Marker {
+                    last,
+                    stats: st.stats.clone(),
+                };
+                st.writer
+                    .finish_with(&serde_json::to_string_pretty(&marker)?)?;
                 total.merge(&st.stats);
                 written += 1;
             }
-        }
     }
     if !shards.is_empty() {
-        bail!("{} shards were left unfinished: a worker or the reader stopped early", shards.len());
+        bail!(
+            "{} shards were left unfinished: a worker or the reader stopped early",
+            shards.len()
+        );
     }
     Ok((total, written, skipped))
 }
@@ -404,29 +560,14 @@ fn state<'a>(
     shard: ShardId,
 ) -> &'a mut ShardState {
     shards.entry(shard).or_insert_with(|| ShardState {
-        writer: ShardWriter::new(ShardPaths::new(&plan.output, &plan.inputs[shard.file], shard.chunk)),
+        writer: ShardWriter::new(ShardPaths::new(
+            &plan.output,
+            &plan.inputs[shard.file],
+            shard.chunk,
+        )),
         next_seq: 0,
         pending: BTreeMap::new(),
         end: None,
         stats: Stats::new(steps),
     })
-}
-
-/// Files of a finished run's outputs, for tests and comparisons.
-pub fn output_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                walk(&path, out)?;
-            } else {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
-    walk(dir, &mut out)?;
-    out.sort();
-    Ok(out)
 }

@@ -27,26 +27,25 @@ pub fn plan_counts(target: u64, weights: &[f64]) -> Vec<u64> {
     order.sort_by(|&a, &b| {
         let fa = quotas[a] - quotas[a].floor();
         let fb = quotas[b] - quotas[b].floor();
-        fb.partial_cmp(&fa).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+        fb.partial_cmp(&fa)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.cmp(&b))
     });
-    for &i in order.iter().cycle().take(target.saturating_sub(assigned) as usize) {
+    for &i in order
+        .iter()
+        .cycle()
+        .take(target.saturating_sub(assigned) as usize)
+    {
         counts[i] += 1;
     }
     counts
 }
 
-/// What `sample` did for one source.
-#[derive(Debug, Clone)]
-pub struct SourceReport {
-    pub name: String,
-    pub count: u64,
-    pub seen: u64,
-    pub skipped_existing: bool,
-}
-
-pub fn sample(config: &SampleConfig, base: &Path, quiet: bool) -> Result<Vec<SourceReport>> {
+pub fn sample(config: &SampleConfig, base: &Path, quiet: bool) -> Result<()> {
     if config.datasets.is_empty() {
-        bail!("sample: the config lists no datasets under [sample] (`[[sample.datasets]]` with name, path, weight)");
+        bail!(
+            "sample: the config lists no datasets under [sample] (`[[sample.datasets]]` with name, path, weight)"
+        );
     }
     if config.target_samples == 0 {
         bail!("sample.target_samples: expected a positive number of samples, got 0");
@@ -57,50 +56,89 @@ pub fn sample(config: &SampleConfig, base: &Path, quiet: bool) -> Result<Vec<Sou
     if !quiet {
         eprintln!("{:<24} {:>10} {:>8}", "source", "count", "percent");
         for (d, c) in config.datasets.iter().zip(&counts) {
-            eprintln!("{:<24} {:>10} {:>7.2}%", d.name, c, 100.0 * *c as f64 / config.target_samples as f64);
+            eprintln!(
+                "{:<24} {:>10} {:>7.2}%",
+                d.name,
+                c,
+                100.0 * *c as f64 / config.target_samples as f64
+            );
         }
-        eprintln!("{:<24} {:>10} {:>7.2}%", "total", counts.iter().sum::<u64>(), 100.0);
+        eprintln!(
+            "{:<24} {:>10} {:>7.2}%",
+            "total",
+            counts.iter().sum::<u64>(),
+            100.0
+        );
     }
-    let mut reports = Vec::new();
     for (index, (source, &count)) in config.datasets.iter().zip(&counts).enumerate() {
         let target = out.join(&source.name).join("raw_data.jsonl.gz");
         if target.is_file() {
             if !quiet {
-                eprintln!("{}: already sampled in {}, skipped", source.name, target.display());
+                eprintln!(
+                    "{}: already sampled in {}, skipped",
+                    source.name,
+                    target.display()
+                );
             }
-            reports.push(SourceReport { name: source.name.clone(), count, seen: 0, skipped_existing: true });
             continue;
         }
         let (chosen, seen) = draw(source, base, count, config.seed, index as u64)?;
         write_source(&target, source, config.target_samples, &chosen)?;
         if !quiet {
-            eprintln!("{}: {} of {} records -> {}", source.name, chosen.len(), seen, target.display());
+            eprintln!(
+                "{}: {} of {} records -> {}",
+                source.name,
+                chosen.len(),
+                seen,
+                target.display()
+            );
         }
-        reports.push(SourceReport { name: source.name.clone(), count, seen, skipped_existing: false });
     }
-    Ok(reports)
+    Ok(())
 }
+
+/// A drawn record: its 0-based index among the source's records, and its bytes.
+type Chosen = (u64, Vec<u8>);
 
 /// Reservoir sampling (Vitter's algorithm R) over every record of a source, seeded per source so that
 /// adding a source does not change the others' samples. Returns the chosen records in input order.
-fn draw(source: &SampleSource, base: &Path, count: u64, seed: u64, index: u64) -> Result<(Vec<(u64, Vec<u8>)>, u64)> {
+fn draw(
+    source: &SampleSource,
+    base: &Path,
+    count: u64,
+    seed: u64,
+    index: u64,
+) -> Result<(Vec<Chosen>, u64)> {
     let specs: Vec<String> = source
         .path
         .iter()
-        .map(|p| if Path::new(p).is_absolute() { p.clone() } else { base.join(p).display().to_string() })
+        .map(|p| {
+            if Path::new(p).is_absolute() {
+                p.clone()
+            } else {
+                base.join(p).display().to_string()
+            }
+        })
         .collect();
-    let files = input::discover(&specs).with_context(|| format!("sample source {}", source.name))?;
+    let files =
+        input::discover(&specs).with_context(|| format!("sample source {}", source.name))?;
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     seed_bytes[8..16].copy_from_slice(&index.to_le_bytes());
-    seed_bytes[16..24].copy_from_slice(&xxhash_rust::xxh3::xxh3_64(source.name.as_bytes()).to_le_bytes());
+    seed_bytes[16..24]
+        .copy_from_slice(&xxhash_rust::xxh3::xxh3_64(source.name.as_bytes()).to_le_bytes());
     let mut rng = ChaCha8Rng::from_seed(seed_bytes);
-    let mut reservoir: Vec<(u64, Vec<u8>)> = Vec::with_capacity(count as usize);
+    let mut reservoir: Vec<Chosen> = Vec::with_capacity(count as usize);
     let mut seen = 0u64;
     for file in &files {
         for record in input::records(file, ByteCounter::default())? {
             let body = record.body.map_err(|e| {
-                anyhow::anyhow!("sample source {}: {} line/row {}: {e}", source.name, file.path.display(), record.position)
+                anyhow::anyhow!(
+                    "sample source {}: {} line/row {}: {e}",
+                    source.name,
+                    file.path.display(),
+                    record.position
+                )
             })?;
             if count > 0 {
                 if (reservoir.len() as u64) < count {
@@ -136,15 +174,26 @@ fn uniform(rng: &mut ChaCha8Rng, n: u64) -> u64 {
     }
 }
 
-fn write_source(target: &Path, source: &SampleSource, _target_total: u64, chosen: &[(u64, Vec<u8>)]) -> Result<()> {
+fn write_source(
+    target: &Path,
+    source: &SampleSource,
+    _target_total: u64,
+    chosen: &[Chosen],
+) -> Result<()> {
     let dir = target.parent().context("sample output without a folder")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let tmp = target.with_extension("gz.tmp");
-    let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(std::io::BufWriter::new(file), flate2::Compression::new(6));
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(std::io::BufWriter::new(file), flate2::Compression::new(6));
     for (original_index, body) in chosen {
         let mut object: Map<String, Value> = serde_json::from_slice(body).with_context(|| {
-            format!("sample source {}: record {original_index} is not a JSON object", source.name)
+            format!(
+                "sample source {}: record {original_index} is not a JSON object",
+                source.name
+            )
         })?;
         let mut metadata = match object.remove("metadata") {
             Some(Value::Object(m)) => m,
@@ -156,7 +205,14 @@ fn write_source(target: &Path, source: &SampleSource, _target_total: u64, chosen
             None => Map::new(),
         };
         metadata.insert("source".into(), Value::String(source.name.clone()));
-        metadata.insert("config".into(), source.config.clone().map(Value::String).unwrap_or(Value::Null));
+        metadata.insert(
+            "config".into(),
+            source
+                .config
+                .clone()
+                .map(Value::String)
+                .unwrap_or(Value::Null),
+        );
         metadata.insert("weight".into(), Value::from(source.weight));
         metadata.insert("original_index".into(), Value::from(*original_index));
         object.insert("metadata".into(), Value::Object(metadata));
@@ -185,6 +241,9 @@ mod tests {
     #[test]
     fn largest_remainder_goes_first() {
         // quotas 1.6, 1.3, 0.1 (x 3 = 3): floors 1, 1, 0 and the one left goes to the largest remainder.
-        assert_eq!(plan_counts(3, &[0.533333, 0.433333, 0.033334]), vec![2, 1, 0]);
+        assert_eq!(
+            plan_counts(3, &[0.533333, 0.433333, 0.033334]),
+            vec![2, 1, 0]
+        );
     }
 }

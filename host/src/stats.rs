@@ -36,7 +36,13 @@ pub struct Stats {
 impl Stats {
     pub fn new(steps: &[StepName]) -> Self {
         Self {
-            steps: steps.iter().map(|s| StepStats { step: s.as_str().to_string(), ..Default::default() }).collect(),
+            steps: steps
+                .iter()
+                .map(|s| StepStats {
+                    step: s.as_str().to_string(),
+                    ..Default::default()
+                })
+                .collect(),
             ..Default::default()
         }
     }
@@ -70,7 +76,11 @@ impl Stats {
         self.docs_in += 1;
         self.errors += 1;
         let kind = message.split([':', '(']).next().unwrap_or(message).trim();
-        let kind = if kind.starts_with("record ") && kind.contains(" has no text field") { "missing text field" } else { kind };
+        let kind = if kind.starts_with("record ") && kind.contains(" has no text field") {
+            "missing text field"
+        } else {
+            kind
+        };
         *self.errors_by_kind.entry(kind.to_string()).or_default() += 1;
     }
 
@@ -116,11 +126,18 @@ impl Stats {
     /// The summary table printed at the end of a run.
     pub fn table(&self, seconds: f64) -> String {
         let mut out = String::new();
-        out.push_str(&format!("{:<20} {:>10} {:>10} {:>9}  {}\n", "step", "docs in", "dropped", "seconds", "drops by reason"));
+        out.push_str(&format!(
+            "{:<20} {:>10} {:>10} {:>9}  {}\n",
+            "step", "docs in", "dropped", "seconds", "drops by reason"
+        ));
         for step in &self.steps {
             let mut reasons: Vec<_> = step.reasons.iter().collect();
             reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            let reasons = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ");
+            let reasons = reasons
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             out.push_str(&format!(
                 "{:<20} {:>10} {:>10} {:>9.2}  {}\n",
                 step.step, step.docs_in, step.dropped, step.seconds, reasons
@@ -139,7 +156,12 @@ impl Stats {
             if seconds > 0.0 { self.docs_in as f64 / seconds } else { 0.0 },
         ));
         if !self.errors_by_kind.is_empty() {
-            let kinds = self.errors_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ");
+            let kinds = self
+                .errors_by_kind
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             out.push_str(&format!("errors by kind: {kinds}\n"));
         }
         out
