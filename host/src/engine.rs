@@ -296,24 +296,26 @@ fn load_component(engine: &WasmEngine, path: &Path) -> Result<Component> {
         .as_ref()
         .map(|d| d.join(format!("tamis-core-{key:032x}-wasmtime48.cwasm")));
     if let Some(cached) = &cached
-        && cached.is_file() {
-            // SAFETY: the file was written by `precompile_component` of this same wasmtime version (the name
-            // carries the hash of the component and the version); wasmtime also checks its own header.
-            if let Ok(component) = unsafe { Component::deserialize_file(engine, cached) } {
-                return Ok(component);
-            }
+        && cached.is_file()
+    {
+        // SAFETY: the file was written by `precompile_component` of this same wasmtime version (the name
+        // carries the hash of the component and the version); wasmtime also checks its own header.
+        if let Ok(component) = unsafe { Component::deserialize_file(engine, cached) } {
+            return Ok(component);
         }
+    }
     let compiled = engine
         .precompile_component(&bytes)
         .in_sandbox("compiling the core component")?;
     if let Some(cached) = &cached
         && let Some(dir) = cached.parent()
-            && std::fs::create_dir_all(dir).is_ok() {
-                let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
-                if std::fs::write(&tmp, &compiled).is_ok() {
-                    let _ = std::fs::rename(&tmp, cached);
-                }
-            }
+        && std::fs::create_dir_all(dir).is_ok()
+    {
+        let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, &compiled).is_ok() {
+            let _ = std::fs::rename(&tmp, cached);
+        }
+    }
     // SAFETY: the bytes were produced just above by this engine.
     unsafe { Component::deserialize(engine, &compiled) }
         .in_sandbox("loading the compiled core component")
@@ -393,6 +395,10 @@ impl WasmInstance {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        // Outcomes are copied out of the guest in one call; wasmtime's default cap on that (128 MiB) would
+        // turn every document above it into an error. The memory cap already bounds what the guest can hand
+        // back, so the copy may be as large as the memory.
+        store.set_hostcall_fuel(self.limits.memory_bytes);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.deadline_ticks());
         let instance = self
@@ -469,7 +475,7 @@ impl WasmInstance {
                 self.live = None;
                 let mut message = if timed_out {
                     format!(
-                        "sandbox: exceeded the time limit of {:?}",
+                        "sandbox timeout: exceeded the time limit of {:?}",
                         self.limits.batch_timeout
                     )
                 } else {

@@ -330,10 +330,7 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
                 position: raw.position,
                 is_row: false,
             };
-            match raw
-                .body
-                .and_then(|b| record::parse(&b, &fields, &origin))
-            {
+            match raw.body.and_then(|b| record::parse(&b, &fields, &origin)) {
                 Ok(parsed) => docs.push(parsed.document),
                 Err(_) => unreadable += 1,
             }

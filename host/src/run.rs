@@ -529,20 +529,21 @@ fn write_all(
             st.next_seq += 1;
         }
         if let Some((batches, last)) = st.end
-            && st.next_seq == batches {
-                let st = shards.remove(&shard).expect("present");
-                st.stats
-                    .check_accounting()
-                    .map_err(|e| anyhow!("shard {shard:?}: {e}"))?;
-                let marker = Marker {
-                    last,
-                    stats: st.stats.clone(),
-                };
-                st.writer
-                    .finish_with(&serde_json::to_string_pretty(&marker)?)?;
-                total.merge(&st.stats);
-                written += 1;
-            }
+            && st.next_seq == batches
+        {
+            let st = shards.remove(&shard).expect("present");
+            st.stats
+                .check_accounting()
+                .map_err(|e| anyhow!("shard {shard:?}: {e}"))?;
+            let marker = Marker {
+                last,
+                stats: st.stats.clone(),
+            };
+            st.writer
+                .finish_with(&serde_json::to_string_pretty(&marker)?)?;
+            total.merge(&st.stats);
+            written += 1;
+        }
     }
     if !shards.is_empty() {
         bail!(
