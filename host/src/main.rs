@@ -396,11 +396,13 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
         if let (Some(n), Some(wa)) = (rate("native", workers), rate("wasm", workers)) {
             println!("wasm / native, {workers} workers: {:.2}", wa / n);
         }
-        if let (Some(one), Some(all)) = (rate("wasm", 1), rate("wasm", workers)) {
-            println!(
-                "wasm scaling, {workers} workers / 1 worker: {:.2}",
-                all / one
-            );
+        for engine in ["native", "wasm"] {
+            if let (Some(one), Some(all)) = (rate(engine, 1), rate(engine, workers)) {
+                println!(
+                    "{engine} scaling, {workers} workers / 1 worker: {:.2}",
+                    all / one
+                );
+            }
         }
     }
     println!("outcome mismatches between runs and engines: {mismatches}");

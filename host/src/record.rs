@@ -199,3 +199,85 @@ pub fn error_record(
     }
     Value::Object(map).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> Fields {
+        Fields {
+            id: "id".into(),
+            text: "text".into(),
+            html: None,
+            url: Some("url".into()),
+        }
+    }
+
+    fn origin() -> Origin<'static> {
+        Origin {
+            file: "in.jsonl",
+            position: 7,
+            is_row: false,
+        }
+    }
+
+    #[test]
+    fn every_field_is_kept_in_order_and_the_annotation_comes_last() {
+        let parsed = parse(
+            br#"{"z": 1, "id": "a", "text": "Hello.", "meta": {"k": [1, 2]}}"#,
+            &fields(),
+            &origin(),
+        )
+        .expect("a valid record");
+        assert_eq!(parsed.document.text.as_deref(), Some("Hello."));
+        let outcome = Outcome {
+            id: "a".into(),
+            verdict: Verdict::Keep,
+            reason: None,
+            text: "Hello!".into(),
+            title: None,
+            checks: Vec::new(),
+            pii: Vec::new(),
+            language: None,
+            scores: Vec::new(),
+            hashes: None,
+            tokens: None,
+        };
+        let line = output_record(parsed.object, &outcome, &fields());
+        assert_eq!(
+            line,
+            r#"{"z":1,"id":"a","text":"Hello!","meta":{"k":[1,2]},"tamis":{"verdict":"keep","checks":[]}}"#
+        );
+    }
+
+    #[test]
+    fn broken_records_say_what_is_wrong() {
+        let err = |bytes: &[u8]| parse(bytes, &fields(), &origin()).err().unwrap_or_default();
+        assert!(
+            err(b"{\"id\": \"x\", \"text\": \"caf\xe9\"}").contains("invalid UTF-8 at byte 24")
+        );
+        assert!(err(b"{\"id\": 1").starts_with("invalid JSON"));
+        assert_eq!(err(b"[1]"), "expected a JSON object, got an array");
+        assert_eq!(err(br#"{"id": "x"}"#), "record x has no text field `text`");
+        assert_eq!(
+            err(br#"{"id": "x", "text": 3}"#),
+            "field `text` must be a string, got a number"
+        );
+        assert_eq!(err(b"  "), "empty line where a JSON object was expected");
+    }
+
+    #[test]
+    fn a_record_without_id_is_named_by_its_place() {
+        let parsed = parse(br#"{"text": "t"}"#, &fields(), &origin()).expect("a valid record");
+        assert_eq!(parsed.document.id, "in.jsonl:7");
+    }
+
+    #[test]
+    fn error_records_keep_the_input() {
+        let line = error_record(&origin(), None, "invalid JSON", Some(b"not json"));
+        assert_eq!(
+            line,
+            r#"{"file":"in.jsonl","line":7,"error":"invalid JSON","record":"not json"}"#
+        );
+    }
+}

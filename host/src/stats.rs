@@ -167,3 +167,77 @@ impl Stats {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tamis_core::{Bound, Check};
+
+    fn outcome(reason: Option<(&str, &str)>) -> Outcome {
+        let reason = reason.map(|(step, rule)| Check {
+            step: step.into(),
+            rule: rule.into(),
+            value: 1.0,
+            bound: Bound::AtLeast,
+            threshold: 2.0,
+            passed: false,
+        });
+        Outcome {
+            id: "d".into(),
+            verdict: if reason.is_some() {
+                Verdict::Drop
+            } else {
+                Verdict::Keep
+            },
+            reason,
+            text: "text".into(),
+            title: None,
+            checks: Vec::new(),
+            pii: Vec::new(),
+            language: None,
+            scores: Vec::new(),
+            hashes: None,
+            tokens: None,
+        }
+    }
+
+    #[test]
+    fn drops_count_at_their_step_and_stop_the_count_of_later_steps() {
+        let mut stats = Stats::new(&[
+            StepName::Normalize,
+            StepName::GopherQuality,
+            StepName::Fingerprint,
+        ]);
+        stats.record_outcome(&outcome(None), false);
+        stats.record_outcome(
+            &outcome(Some(("gopher_quality", "gopher_short_doc"))),
+            false,
+        );
+        stats.record_error("invalid JSON: expected value at line 1 column 1");
+        let docs_in: Vec<u64> = stats.steps.iter().map(|s| s.docs_in).collect();
+        assert_eq!(docs_in, vec![2, 2, 1]);
+        assert_eq!(stats.steps[1].reasons.get("gopher_short_doc"), Some(&1));
+        assert_eq!(stats.errors_by_kind.get("invalid JSON"), Some(&1));
+        assert_eq!(
+            (stats.docs_in, stats.kept, stats.dropped, stats.errors),
+            (3, 1, 1, 1)
+        );
+        assert!(stats.check_accounting().is_ok());
+
+        let mut total = Stats::new(&[
+            StepName::Normalize,
+            StepName::GopherQuality,
+            StepName::Fingerprint,
+        ]);
+        total.merge(&stats);
+        total.merge(&stats);
+        assert_eq!(total.steps[1].reasons.get("gopher_short_doc"), Some(&2));
+        total.kept += 1;
+        assert!(
+            total
+                .check_accounting()
+                .unwrap_err()
+                .contains("6 documents in")
+        );
+    }
+}

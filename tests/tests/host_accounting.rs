@@ -21,7 +21,7 @@ fn broken_lines_become_error_records_with_file_and_line() -> Result<()> {
     let mut body: Vec<u8> = Vec::new();
     let mut broken_lines = Vec::new();
     let mut line = 0u64;
-    let mut push = |body: &mut Vec<u8>, bytes: &[u8]| {
+    let push = |body: &mut Vec<u8>, bytes: &[u8]| {
         body.extend_from_slice(bytes);
         body.push(b'\n');
     };
