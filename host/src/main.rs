@@ -1,1 +1,420 @@
-fn main() {}
+//! `tamis`: the bulk command line of tamis. It reads datasets, runs the tamis-core component on wasmtime
+//! (or natively, for comparison) on every core, and writes kept, dropped and error records with a full
+//! account of where every input record went.
+
+mod bench;
+mod engine;
+mod input;
+mod output;
+mod progress;
+mod record;
+mod run;
+mod sample;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use tamis_core::{Config, ConfigFormat, Resources};
+
+use crate::engine::{EngineFactory, EngineKind, Limits};
+
+#[derive(Parser)]
+#[command(
+    name = "tamis",
+    version,
+    about = "A fine sieve for LLM training data: clean, filter and dedup web text."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Stage 2: clean and filter datasets with a config, writing kept/, dropped/, errors/ and stats.json.
+    Run(RunArgs),
+    /// Stage 1: draw a weighted, reproducible sample of raw sources into RAW/<source>/raw_data.jsonl.gz.
+    Sample(SampleArgs),
+    /// Measure native and wasm throughput on the same input, with 1 and all workers.
+    Bench(BenchArgs),
+    /// Check a config and print it with every default filled in.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct EngineArgs {
+    /// `wasm` (sandboxed component, default) or `native` (the core linked in).
+    #[arg(long, value_enum)]
+    engine: Option<EngineKind>,
+    /// The core component; by default the one built next to this binary.
+    #[arg(long)]
+    component: Option<PathBuf>,
+    /// Linear memory cap per sandboxed instance, in MiB.
+    #[arg(long, default_value_t = 2048)]
+    memory_mib: usize,
+    /// Time limit of one batch (and of each document retried alone after a trap), in seconds.
+    #[arg(long, default_value_t = 120.0)]
+    batch_timeout: f64,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Config file (.toml, .yaml/.yml or .json).
+    config: PathBuf,
+    /// Input files, directories or globs (overrides io.input).
+    #[arg(long, num_args = 1..)]
+    input: Vec<String>,
+    /// Output directory (overrides io.output).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Worker threads (overrides io.workers; default: all cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Documents per call into the engine.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Records per output shard (the unit of resumption).
+    #[arg(long, default_value_t = 10_000)]
+    shard_size: u64,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct SampleArgs {
+    /// Config file with a [sample] section.
+    config: PathBuf,
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Config file.
+    config: PathBuf,
+    /// Input files, directories or globs (overrides io.input).
+    #[arg(long, num_args = 1..)]
+    input: Vec<String>,
+    /// Worker count of the all-workers measurement (default: all cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Passes over the input in each measurement.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    config: PathBuf,
+    /// Print as toml, yaml or json.
+    #[arg(long, default_value = "toml")]
+    format: String,
+}
+
+fn main() -> std::process::ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tamis: error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main() -> Result<std::process::ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => cmd_run(args),
+        Command::Sample(args) => cmd_sample(args),
+        Command::Bench(args) => cmd_bench(args),
+        Command::Check(args) => {
+            let (config, _) = load_config(&args.config)?;
+            let format = ConfigFormat::parse_name(&args.format).ok_or_else(|| {
+                anyhow!(
+                    "--format: expected toml, yaml or json, got {:?}",
+                    args.format
+                )
+            })?;
+            print!("{}", config.render(format).map_err(|e| anyhow!("{e}"))?);
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Reads a config file, with its text and format, so the same text can be handed to the component.
+fn load_config(path: &Path) -> Result<(Config, (String, ConfigFormat))> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config {}", path.display()))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let format = ConfigFormat::from_file_name(name).ok_or_else(|| {
+        anyhow!(
+            "config {}: unknown format, expected a .toml, .yaml, .yml or .json file",
+            path.display()
+        )
+    })?;
+    let config =
+        Config::parse(&text, format).map_err(|e| anyhow!("config {}: {e}", path.display()))?;
+    Ok((config, (text, format)))
+}
+
+/// Reads the files a config refers to (paths relative to the config's folder).
+fn load_resources(config: &Config, config_path: &Path) -> Result<Resources> {
+    let mut resources = Resources::default();
+    // Read through the serialized section, so the host depends only on the key's documented name.
+    let tokenizer = serde_json::to_value(&config.tokens).ok().and_then(|v| {
+        v.get("tokenizer")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+    });
+    if let Some(tokenizer) = &tokenizer {
+        let path = config_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(tokenizer);
+        resources.tokenizer_json = Some(
+            std::fs::read(&path)
+                .with_context(|| format!("tokens.tokenizer: reading {}", path.display()))?,
+        );
+    }
+    Ok(resources)
+}
+
+fn engine_factory(
+    config: &Config,
+    config_path: &Path,
+    source: &(String, ConfigFormat),
+    args: &EngineArgs,
+    kind: Option<EngineKind>,
+) -> Result<EngineFactory> {
+    let kind = match (kind, &config.io.engine) {
+        (Some(kind), _) => kind,
+        (None, Some(name)) => EngineKind::parse(name)?,
+        (None, None) => EngineKind::Wasm,
+    };
+    if !(args.batch_timeout.is_finite() && args.batch_timeout > 0.0) {
+        bail!(
+            "--batch-timeout: expected a positive number of seconds, got {}",
+            args.batch_timeout
+        );
+    }
+    let limits = Limits {
+        memory_bytes: args.memory_mib.saturating_mul(1 << 20),
+        batch_timeout: Duration::from_secs_f64(args.batch_timeout),
+    };
+    EngineFactory::new(
+        kind,
+        &source.0,
+        source.1,
+        load_resources(config, config_path)?,
+        args.component.as_deref(),
+        limits,
+    )
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn resolve_inputs(cli: &[String], config: &Config, config_path: &Path) -> Result<Vec<String>> {
+    if !cli.is_empty() {
+        return Ok(cli.to_vec());
+    }
+    if config.io.input.is_empty() {
+        bail!("no input: give --input PATH... or set io.input in the config");
+    }
+    // Paths in a config are relative to the config file's folder.
+    let base = config_path.parent().unwrap_or(Path::new("."));
+    Ok(config
+        .io
+        .input
+        .iter()
+        .map(|p| base.join(p).display().to_string())
+        .collect())
+}
+
+fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
+    let (config, source) = load_config(&args.config)?;
+    let inputs = input::discover(&resolve_inputs(&args.input, &config, &args.config)?)?;
+    let output = match (&args.output, &config.io.output) {
+        (Some(out), _) => out.clone(),
+        (None, Some(out)) => args.config.parent().unwrap_or(Path::new(".")).join(out),
+        (None, None) => bail!("no output: give --output DIR or set io.output in the config"),
+    };
+    let workers = args
+        .workers
+        .or(config.io.workers)
+        .unwrap_or_else(default_workers);
+    if workers == 0 {
+        bail!("--workers: expected at least 1");
+    }
+    if args.batch_size == 0 || args.shard_size == 0 {
+        bail!("--batch-size and --shard-size must be at least 1");
+    }
+    let factory = engine_factory(
+        &config,
+        &args.config,
+        &source,
+        &args.engine,
+        args.engine.engine,
+    )?;
+    let plan = run::RunPlan {
+        inputs,
+        output: output.clone(),
+        workers,
+        batch_size: args.batch_size,
+        shard_size: args.shard_size,
+        quiet: args.quiet,
+    };
+    if !args.quiet {
+        eprintln!(
+            "tamis: {} input files, {} workers, engine {}, output {}",
+            plan.inputs.len(),
+            workers,
+            factory.kind().as_str(),
+            output.display()
+        );
+    }
+    let report = run::run(&config, &factory, &plan)?;
+    eprint!("{}", report.stats.table(report.seconds));
+    eprintln!(
+        "accounting ok: {} = {} + {} + {}; {} shards written, {} already done; results in {} (kept/, dropped/, errors/, stats.json)",
+        report.stats.docs_in,
+        report.stats.kept,
+        report.stats.dropped,
+        report.stats.errors,
+        report.shards_written,
+        report.shards_skipped,
+        output.display()
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
+    let (config, _) = load_config(&args.config)?;
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    sample::sample(&config.sample, base, args.quiet)?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
+    let (config, source) = load_config(&args.config)?;
+    let files = input::discover(&resolve_inputs(&args.input, &config, &args.config)?)?;
+    let fields = record::Fields {
+        id: config.io.id_key.clone(),
+        text: config.io.text_key.clone(),
+        html: config.io.html_key.clone(),
+        url: config.io.url_key.clone(),
+    };
+    let mut docs = Vec::new();
+    let mut unreadable = 0u64;
+    for file in &files {
+        let name = file.relative.display().to_string();
+        for raw in input::records(file, input::ByteCounter::default())? {
+            let origin = record::Origin {
+                file: &name,
+                position: raw.position,
+                is_row: false,
+            };
+            match raw.body.and_then(|b| record::parse(&b, &fields, &origin)) {
+                Ok(parsed) => docs.push(parsed.document),
+                Err(_) => unreadable += 1,
+            }
+        }
+    }
+    let workers = args
+        .workers
+        .or(config.io.workers)
+        .unwrap_or_else(default_workers);
+    let mb: f64 = docs
+        .iter()
+        .map(|d| d.text.as_ref().or(d.html.as_ref()).map_or(0, |t| t.len()))
+        .sum::<usize>() as f64
+        / 1e6;
+    println!(
+        "input: {} documents, {:.2} MB of text ({} unreadable records left out), {} pass(es) per measurement",
+        docs.len(),
+        mb,
+        unreadable,
+        args.repeat
+    );
+    let mut rows = Vec::new();
+    let mut reference: Option<Vec<engine::Judgment>> = None;
+    let mut mismatches = 0usize;
+    for kind in [EngineKind::Native, EngineKind::Wasm] {
+        let factory = engine_factory(&config, &args.config, &source, &args.engine, Some(kind))?;
+        let mut counts = vec![1];
+        if workers > 1 {
+            counts.push(workers);
+        }
+        for w in counts {
+            let (m, judgments) = bench::measure(&factory, &docs, w, args.batch_size, args.repeat)?;
+            match &reference {
+                None => reference = Some(judgments),
+                Some(r) => mismatches += r.iter().zip(&judgments).filter(|(a, b)| a != b).count(),
+            }
+            rows.push(m);
+        }
+    }
+    println!(
+        "{:<8} {:>7} {:>12} {:>10} {:>9}",
+        "engine", "workers", "docs/s", "MB/s", "seconds"
+    );
+    for m in &rows {
+        println!(
+            "{:<8} {:>7} {:>12.0} {:>10.2} {:>9.2}",
+            m.engine,
+            m.workers,
+            m.docs_per_second(),
+            m.mb_per_second(),
+            m.seconds
+        );
+    }
+    let rate = |engine: &str, w: usize| {
+        rows.iter()
+            .find(|m| m.engine == engine && m.workers == w)
+            .map(|m| m.mb_per_second())
+    };
+    if let (Some(n), Some(wa)) = (rate("native", 1), rate("wasm", 1)) {
+        println!("wasm / native, 1 worker: {:.2}", wa / n);
+    }
+    if workers > 1 {
+        if let (Some(n), Some(wa)) = (rate("native", workers), rate("wasm", workers)) {
+            println!("wasm / native, {workers} workers: {:.2}", wa / n);
+        }
+        for engine in ["native", "wasm"] {
+            if let (Some(one), Some(all)) = (rate(engine, 1), rate(engine, workers)) {
+                println!(
+                    "{engine} scaling, {workers} workers / 1 worker: {:.2}",
+                    all / one
+                );
+            }
+        }
+    }
+    println!("outcome mismatches between runs and engines: {mismatches}");
+    if let Some(peak) = bench::peak_memory_bytes() {
+        println!(
+            "peak memory (resident, whole process): {:.1} MiB",
+            peak as f64 / (1 << 20) as f64
+        );
+    }
+    Ok(if mismatches == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
+}

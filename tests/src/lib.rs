@@ -73,3 +73,122 @@ pub fn web_documents() -> Result<Vec<tamis_core::Document>> {
         })
         .collect()
 }
+
+/// The directory cargo builds into: `CARGO_TARGET_DIR` when set, else `target/` of the repository.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                repo_root().join(dir)
+            }
+        }
+        None => repo_root().join("target"),
+    }
+}
+
+/// The release build of the bulk host, `tamis`. The host tests drive the real binary rather than building
+/// it themselves (a wasmtime build takes minutes), so it must be built first; the error says how.
+pub fn tamis_binary() -> Result<PathBuf> {
+    let name = if cfg!(windows) { "tamis.exe" } else { "tamis" };
+    let path = target_dir().join("release").join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        anyhow::bail!(
+            "{} not found: build it first with `cargo build -p tamis-host --release`",
+            path.display()
+        )
+    }
+}
+
+/// The core compiled as a WebAssembly component, as the bulk host loads it.
+pub fn tamis_component() -> Result<PathBuf> {
+    let path = target_dir()
+        .join("wasm32-wasip2")
+        .join("release")
+        .join("tamis_component.wasm");
+    if path.is_file() {
+        Ok(path)
+    } else {
+        anyhow::bail!(
+            "{} not found: build it first with `cargo build -p tamis-component --target wasm32-wasip2 --release`",
+            path.display()
+        )
+    }
+}
+
+/// Runs `tamis` with `args`, with the component found by [`tamis_component`], and returns what it did.
+pub fn tamis(args: &[&std::ffi::OsStr]) -> Result<std::process::Output> {
+    let output = tamis_command()?
+        .args(args)
+        .output()
+        .context("starting tamis")?;
+    Ok(output)
+}
+
+/// A `tamis` command ready for arguments, pointed at the built component and at a cache of compiled
+/// components inside the target directory (so tests never write to the user's home).
+pub fn tamis_command() -> Result<std::process::Command> {
+    let mut command = std::process::Command::new(tamis_binary()?);
+    command
+        .env("TAMIS_COMPONENT", tamis_component()?)
+        .env("TAMIS_CACHE_DIR", target_dir().join("tamis-test-cache"));
+    Ok(command)
+}
+
+/// Every data file a run wrote, by path relative to `dir`, with its bytes. Left out: `stats.json` (it holds
+/// timings) and the resume bookkeeping under `.tamis/`.
+pub fn output_files(dir: &Path) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        out: &mut std::collections::BTreeMap<String, Vec<u8>>,
+    ) -> Result<()> {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+            let path = entry?.path();
+            let relative = path
+                .strip_prefix(root)?
+                .to_string_lossy()
+                .replace('\\', "/");
+            if relative == ".tamis" || relative == "stats.json" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, out)?;
+            } else {
+                out.insert(relative, std::fs::read(&path)?);
+            }
+        }
+        Ok(())
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out)?;
+    Ok(out)
+}
+
+/// The counts of a run's `stats.json` that must not depend on timing, workers or engine.
+pub fn stats_counts(dir: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("stats.json")).context("reading stats.json")?;
+    let stats: serde_json::Value = serde_json::from_str(&text)?;
+    let steps: Vec<serde_json::Value> = stats["steps"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .map(|s| serde_json::json!({"step": s["step"], "docs_in": s["docs_in"], "dropped": s["dropped"], "reasons": s["reasons"]}))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(serde_json::json!({
+        "docs_in": stats["docs_in"],
+        "kept": stats["kept"],
+        "dropped": stats["dropped"],
+        "errors": stats["errors"],
+        "bytes_in": stats["bytes_in"],
+        "errors_by_kind": stats["errors_by_kind"],
+        "steps": steps,
+    }))
+}

@@ -1,0 +1,631 @@
+//! The two ways of running the core: the sandboxed wasm component (default) and the core linked natively.
+//!
+//! Both take the same config text and documents and must give identical outcomes; the native engine exists
+//! for comparison and debugging, the wasm engine for isolation: a document that makes the core trap, loop
+//! or eat memory costs one error record, not the job.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use tamis_core::{ConfigFormat, Document, DocumentError, Outcome, Pipeline, Resources};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{
+    Config as WasmConfig, Engine as WasmEngine, Store, StoreLimits, StoreLimitsBuilder,
+};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "tamis",
+        path: "../wit",
+    });
+}
+
+use bindings::tamis::core::types as wit;
+
+/// Which engine runs the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineKind {
+    Wasm,
+    Native,
+}
+
+impl EngineKind {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "wasm" => Ok(Self::Wasm),
+            "native" => Ok(Self::Native),
+            other => bail!("unknown engine {other:?}: expected \"wasm\" or \"native\""),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Wasm => "wasm",
+            Self::Native => "native",
+        }
+    }
+}
+
+/// The judgment on one document: an outcome, or an error message (invalid document, trap, timeout).
+pub type Judgment = Result<Outcome, DocumentError>;
+
+/// What one batch gives back.
+#[derive(Debug, Default)]
+pub struct BatchResult {
+    /// One per document, in order.
+    pub judgments: Vec<Judgment>,
+    /// Time spent in each configured step over the batch, in config order.
+    pub step_nanos: Vec<u64>,
+}
+
+/// Sandbox limits for the wasm engine.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Linear memory cap of one instance.
+    pub memory_bytes: usize,
+    /// Wall-clock budget of one batch call (and of each one-document retry).
+    pub batch_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 2 << 30,
+            batch_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What every worker needs to start its own engine: built once, shared by all workers.
+pub struct EngineFactory {
+    kind: EngineKind,
+    config_text: String,
+    config_format: ConfigFormat,
+    resources: Resources,
+    wasm: Option<WasmShared>,
+}
+
+struct WasmShared {
+    engine: WasmEngine,
+    pre: bindings::TamisPre<GuestState>,
+    limits: Limits,
+    _ticker: Arc<Ticker>,
+}
+
+/// Epoch deadlines count ticks of this thread: one tick per `TICK`.
+const TICK: Duration = Duration::from_millis(10);
+
+struct Ticker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl EngineFactory {
+    /// Validates the config once, natively, so a bad config fails before any work starts, then prepares the
+    /// engine.
+    pub fn new(
+        kind: EngineKind,
+        config_text: &str,
+        config_format: ConfigFormat,
+        resources: Resources,
+        component_path: Option<&Path>,
+        limits: Limits,
+    ) -> Result<Self> {
+        let config = tamis_core::Config::parse(config_text, config_format)
+            .map_err(|e| anyhow!("config: {e}"))?;
+        Pipeline::new(config, &resources).map_err(|e| anyhow!("config: {e}"))?;
+        let wasm = match kind {
+            EngineKind::Native => None,
+            EngineKind::Wasm => Some(WasmShared::new(component_path, limits)?),
+        };
+        Ok(Self {
+            kind,
+            config_text: config_text.to_string(),
+            config_format,
+            resources,
+            wasm,
+        })
+    }
+
+    pub fn kind(&self) -> EngineKind {
+        self.kind
+    }
+
+    /// A fresh engine for one worker.
+    pub fn start(&self) -> Result<Box<dyn CoreEngine>> {
+        match &self.wasm {
+            None => {
+                let config = tamis_core::Config::parse(&self.config_text, self.config_format)
+                    .map_err(|e| anyhow!("config: {e}"))?;
+                let pipeline =
+                    Pipeline::new(config, &self.resources).map_err(|e| anyhow!("config: {e}"))?;
+                Ok(Box::new(NativeEngine { pipeline }))
+            }
+            Some(shared) => Ok(Box::new(WasmInstance::new(
+                shared,
+                &self.config_text,
+                self.config_format,
+                &self.resources,
+            )?)),
+        }
+    }
+}
+
+/// One worker's engine.
+pub trait CoreEngine: Send {
+    /// One judgment per document, in order. Never fails as a whole: whatever goes wrong with a document
+    /// becomes that document's error.
+    fn process(&mut self, docs: &[Document]) -> BatchResult;
+}
+
+struct NativeEngine {
+    pipeline: Pipeline,
+}
+
+impl CoreEngine for NativeEngine {
+    fn process(&mut self, docs: &[Document]) -> BatchResult {
+        let origin = std::time::Instant::now();
+        let clock = move || origin.elapsed().as_nanos() as u64;
+        let mut step_nanos = vec![0u64; self.pipeline.config().steps.len()];
+        let judgments = docs
+            .iter()
+            .map(|doc| {
+                let pipeline = &self.pipeline;
+                let nanos = &mut step_nanos;
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    pipeline.process_timed(doc, &clock, nanos)
+                }))
+                .unwrap_or_else(|panic| {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Err(DocumentError {
+                        id: doc.id.clone(),
+                        message: format!("core panicked: {message}"),
+                    })
+                })
+            })
+            .collect();
+        BatchResult {
+            judgments,
+            step_nanos,
+        }
+    }
+}
+
+/// Per-store state: the WASI context (no files, no network, no environment) and the memory limits.
+struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    stderr: MemoryOutputPipe,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasmShared {
+    fn new(component_path: Option<&Path>, limits: Limits) -> Result<Self> {
+        let path = locate_component(component_path)?;
+        let mut config = WasmConfig::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = WasmEngine::new(&config).in_sandbox("starting wasmtime")?;
+        let component = load_component(&engine, &path)?;
+        let mut linker: Linker<GuestState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).in_sandbox("linking WASI")?;
+        let pre = bindings::TamisPre::new(
+            linker
+                .instantiate_pre(&component)
+                .in_sandbox("linking the core component")?,
+        )
+        .in_sandbox("the core component does not export the `tamis` world")?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        {
+            let engine = engine.clone();
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("epoch-ticker".into())
+                .spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::thread::sleep(TICK);
+                        engine.increment_epoch();
+                    }
+                })?;
+        }
+        Ok(Self {
+            engine,
+            pre,
+            limits,
+            _ticker: Arc::new(Ticker { stop }),
+        })
+    }
+}
+
+/// Finds the component: the flag, `TAMIS_COMPONENT`, or the place cargo builds it next to this binary.
+pub fn locate_component(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os("TAMIS_COMPONENT") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().context("locating the tamis binary")?;
+    let dir = exe.parent().context("binary has no directory")?;
+    let candidates = [
+        dir.join("tamis_component.wasm"),
+        dir.join("../wasm32-wasip2/release/tamis_component.wasm"),
+        dir.join("../../wasm32-wasip2/release/tamis_component.wasm"),
+    ];
+    candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        anyhow!(
+            "the core component was not found next to the binary; build it with \
+             `cargo build -p tamis-component --target wasm32-wasip2 --release`, or pass --component PATH"
+        )
+    })
+}
+
+/// Compiles the component once and keeps the compiled artifact in a cache keyed by the component's bytes
+/// and the wasmtime version, so later runs start in milliseconds.
+fn load_component(engine: &WasmEngine, path: &Path) -> Result<Component> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading the core component {}", path.display()))?;
+    let key = xxhash_rust::xxh3::xxh3_128(&bytes)
+        ^ u128::from(xxhash_rust::xxh3::xxh3_64(
+            env!("CARGO_PKG_VERSION").as_bytes(),
+        ));
+    let cache_dir = cache_dir();
+    let cached = cache_dir
+        .as_ref()
+        .map(|d| d.join(format!("tamis-core-{key:032x}-wasmtime48.cwasm")));
+    if let Some(cached) = &cached
+        && cached.is_file()
+    {
+        // SAFETY: the file was written by `precompile_component` of this same wasmtime version (the name
+        // carries the hash of the component and the version); wasmtime also checks its own header.
+        if let Ok(component) = unsafe { Component::deserialize_file(engine, cached) } {
+            return Ok(component);
+        }
+    }
+    let compiled = engine
+        .precompile_component(&bytes)
+        .in_sandbox("compiling the core component")?;
+    if let Some(cached) = &cached
+        && let Some(dir) = cached.parent()
+        && std::fs::create_dir_all(dir).is_ok()
+    {
+        let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, &compiled).is_ok() {
+            let _ = std::fs::rename(&tmp, cached);
+        }
+    }
+    // SAFETY: the bytes were produced just above by this engine.
+    unsafe { Component::deserialize(engine, &compiled) }
+        .in_sandbox("loading the compiled core component")
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("TAMIS_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("tamis"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("tamis"))
+}
+
+/// One sandboxed instance of the core, configured and ready for batches.
+struct WasmInstance {
+    engine: WasmEngine,
+    pre: bindings::TamisPre<GuestState>,
+    limits: Limits,
+    config_text: String,
+    config_format: wit::ConfigFormat,
+    resources: wit::Resources,
+    live: Option<(Store<GuestState>, bindings::Tamis)>,
+}
+
+impl WasmInstance {
+    fn new(
+        shared: &WasmShared,
+        config_text: &str,
+        format: ConfigFormat,
+        resources: &Resources,
+    ) -> Result<Self> {
+        let mut me = Self {
+            engine: shared.engine.clone(),
+            pre: shared.pre.clone(),
+            limits: shared.limits.clone(),
+            config_text: config_text.to_string(),
+            config_format: match format {
+                ConfigFormat::Toml => wit::ConfigFormat::Toml,
+                ConfigFormat::Yaml => wit::ConfigFormat::Yaml,
+                ConfigFormat::Json => wit::ConfigFormat::Json,
+            },
+            resources: wit::Resources {
+                tokenizer_json: resources.tokenizer_json.clone(),
+            },
+            live: None,
+        };
+        me.ensure_live()?;
+        Ok(me)
+    }
+
+    /// Instantiates and configures a fresh instance if the last one was discarded after a trap.
+    fn ensure_live(&mut self) -> Result<()> {
+        if self.live.is_some() {
+            return Ok(());
+        }
+        let stderr = MemoryOutputPipe::new(64 * 1024);
+        let mut wasi = WasiCtx::builder();
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .stderr(stderr.clone());
+        let state = GuestState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory_bytes)
+                // A component is several core instances (the core, its shims and fixups); these counts only
+                // need to cover that fixed structure, the memory cap is what guards against documents.
+                .instances(64)
+                .memories(16)
+                .tables(64)
+                .trap_on_grow_failure(true)
+                .build(),
+            stderr,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        // Outcomes are copied out of the guest in one call; wasmtime's default cap on that (128 MiB) would
+        // turn every document above it into an error. The memory cap already bounds what the guest can hand
+        // back, so the copy may be as large as the memory.
+        store.set_hostcall_fuel(self.limits.memory_bytes);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(self.deadline_ticks());
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .in_sandbox("instantiating the core component")?;
+        instance
+            .tamis_core_pipeline()
+            .call_configure(
+                &mut store,
+                &self.config_text,
+                self.config_format,
+                &self.resources,
+            )
+            .in_sandbox("configuring the core component")?
+            .map_err(|e| anyhow!("config rejected by the component: {e}"))?;
+        self.live = Some((store, instance));
+        Ok(())
+    }
+
+    fn deadline_ticks(&self) -> u64 {
+        (self.limits.batch_timeout.as_millis() / TICK.as_millis()).max(1) as u64
+    }
+
+    /// Runs one call; on a trap the instance is thrown away (its state may be corrupt) and the trap is
+    /// returned with whatever the guest printed.
+    fn call(&mut self, docs: &[Document]) -> std::result::Result<BatchResult, String> {
+        if let Err(e) = self.ensure_live() {
+            return Err(format!("{e:#}"));
+        }
+        let ticks = self.deadline_ticks();
+        let Some((store, instance)) = self.live.as_mut() else {
+            return Err("the core component could not be started".into());
+        };
+        store.set_epoch_deadline(ticks);
+        let wit_docs: Vec<wit::Document> = docs
+            .iter()
+            .map(|d| wit::Document {
+                id: d.id.clone(),
+                text: d.text.clone(),
+                html: d.html.clone(),
+                url: d.url.clone(),
+                metadata: d.metadata.clone(),
+            })
+            .collect();
+        match instance
+            .tamis_core_pipeline()
+            .call_process(&mut *store, &wit_docs)
+        {
+            Ok(Ok(batch)) if batch.results.len() == docs.len() => Ok(BatchResult {
+                judgments: batch.results.into_iter().map(judgment_from_wit).collect(),
+                step_nanos: batch.step_nanos,
+            }),
+            Ok(Ok(batch)) => {
+                self.live = None;
+                Err(format!(
+                    "component returned {} results for {} documents",
+                    batch.results.len(),
+                    docs.len()
+                ))
+            }
+            Ok(Err(message)) => {
+                self.live = None;
+                Err(message)
+            }
+            Err(trap) => {
+                let printed = String::from_utf8_lossy(&store.data().stderr.contents())
+                    .trim()
+                    .to_string();
+                let timed_out = matches!(
+                    trap.downcast_ref::<wasmtime::Trap>(),
+                    Some(wasmtime::Trap::Interrupt)
+                );
+                self.live = None;
+                let mut message = if timed_out {
+                    format!(
+                        "sandbox timeout: exceeded the time limit of {:?}",
+                        self.limits.batch_timeout
+                    )
+                } else {
+                    format!("sandbox trap: {}", trap_summary(&trap))
+                };
+                if let Some(line) = printed.lines().find(|l| l.contains("panicked")) {
+                    message.push_str(&format!(" ({line})"));
+                }
+                Err(message)
+            }
+        }
+    }
+}
+
+fn trap_summary(error: &wasmtime::Error) -> String {
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => error.root_cause().to_string(),
+    }
+}
+
+/// wasmtime 48 has an error type of its own; this turns it into the host's, with the whole chain of causes
+/// in the message.
+trait InSandbox<T> {
+    fn in_sandbox(self, what: &str) -> Result<T>;
+}
+
+impl<T> InSandbox<T> for wasmtime::Result<T> {
+    fn in_sandbox(self, what: &str) -> Result<T> {
+        self.map_err(|e| {
+            let causes = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
+            anyhow!("{what}: {causes}")
+        })
+    }
+}
+
+impl CoreEngine for WasmInstance {
+    fn process(&mut self, docs: &[Document]) -> BatchResult {
+        match self.call(docs) {
+            Ok(batch) => batch,
+            // Quarantine: re-run the batch one document at a time in fresh instances, so only the
+            // documents that themselves trap become errors.
+            Err(_) if docs.len() > 1 => {
+                let mut out = BatchResult::default();
+                for doc in docs {
+                    match self.call(std::slice::from_ref(doc)) {
+                        Ok(one) => {
+                            out.judgments.extend(one.judgments);
+                            if out.step_nanos.len() < one.step_nanos.len() {
+                                out.step_nanos.resize(one.step_nanos.len(), 0);
+                            }
+                            for (total, n) in out.step_nanos.iter_mut().zip(one.step_nanos) {
+                                *total += n;
+                            }
+                        }
+                        Err(message) => out.judgments.push(Err(DocumentError {
+                            id: doc.id.clone(),
+                            message,
+                        })),
+                    }
+                }
+                out
+            }
+            Err(message) => BatchResult {
+                judgments: docs
+                    .iter()
+                    .map(|d| {
+                        Err(DocumentError {
+                            id: d.id.clone(),
+                            message: message.clone(),
+                        })
+                    })
+                    .collect(),
+                step_nanos: Vec::new(),
+            },
+        }
+    }
+}
+
+fn judgment_from_wit(result: std::result::Result<wit::Outcome, wit::DocumentError>) -> Judgment {
+    match result {
+        Ok(o) => Ok(outcome_from_wit(o)),
+        Err(e) => Err(DocumentError {
+            id: e.id,
+            message: e.message,
+        }),
+    }
+}
+
+fn bound_from_wit(b: wit::Bound) -> tamis_core::Bound {
+    match b {
+        wit::Bound::AtLeast => tamis_core::Bound::AtLeast,
+        wit::Bound::AtMost => tamis_core::Bound::AtMost,
+        wit::Bound::Above => tamis_core::Bound::Above,
+        wit::Bound::Below => tamis_core::Bound::Below,
+    }
+}
+
+fn check_from_wit(c: wit::Check) -> tamis_core::Check {
+    tamis_core::Check {
+        step: c.step,
+        rule: c.rule,
+        value: c.value,
+        bound: bound_from_wit(c.bound),
+        threshold: c.threshold,
+        passed: c.passed,
+    }
+}
+
+fn outcome_from_wit(o: wit::Outcome) -> Outcome {
+    Outcome {
+        id: o.id,
+        verdict: match o.verdict {
+            wit::Verdict::Keep => tamis_core::Verdict::Keep,
+            wit::Verdict::Drop => tamis_core::Verdict::Drop,
+        },
+        reason: o.reason.map(check_from_wit),
+        text: o.text,
+        title: o.title,
+        checks: o.checks.into_iter().map(check_from_wit).collect(),
+        pii: o
+            .pii
+            .into_iter()
+            .map(|s| tamis_core::PiiSpan {
+                kind: s.kind,
+                start: s.start,
+                end: s.end,
+                replacement: s.replacement,
+            })
+            .collect(),
+        language: o.language.map(|l| tamis_core::LanguageGuess {
+            code: l.code,
+            confidence: l.confidence,
+        }),
+        scores: o
+            .scores
+            .into_iter()
+            .map(|s| tamis_core::Score {
+                name: s.name,
+                value: s.value,
+            })
+            .collect(),
+        hashes: o.hashes.map(|h| tamis_core::Hashes {
+            exact: h.exact,
+            minhash: h.minhash,
+        }),
+        tokens: o.tokens,
+    }
+}

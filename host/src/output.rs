@@ -1,0 +1,274 @@
+//! Sharded, atomic output. Each shard (a run of consecutive records of one input file) is written under
+//! temporary names, renamed into place when complete, and then marked done; a re-run skips marked shards and
+//! rewrites unmarked ones from scratch, so a killed run resumes without duplicating or losing records, and
+//! the bytes do not depend on when it was killed or on the number of workers.
+//!
+//! # The output directory
+//!
+//! For an input `IN/<dir>/<name>.<ext>` (found under a directory given as input; a file given directly has
+//! no `<dir>`), shard `N` (records `N * shard_size ..`, 0-based, 5 digits) goes to:
+//!
+//! ```text
+//! OUT/<dir>/kept/<name>-0000N.<ext>      judged and kept: the input record with the cleaned text in the
+//!                                       text field and a `tamis` object (verdict, checks, scores, ...)
+//! OUT/<dir>/dropped/<name>-0000N.<ext>   judged and dropped: the input record, original text, and
+//!                                       `tamis` with `reason` ("step / rule / value < threshold") and
+//!                                       `reason_check` (the failed check as data)
+//! OUT/<dir>/errors/<name>-0000N.<ext>    not judged: {"file", "line" (1-based, JSONL) or "row" (0-based,
+//!                                       Parquet), "id" when known, "error", "record" (the input as JSON,
+//!                                       or as text when it is not JSON)}; JSONL for Parquet inputs
+//! OUT/stats.json                         docs_in, kept, dropped, errors, bytes_in, per step: docs_in,
+//!                                       dropped, reasons, seconds; errors_by_kind; run time, engine, workers
+//! OUT/.tamis/run.json                    what the run was (config, inputs, shard size): a re-run with other
+//!                                       settings is refused rather than mixed in
+//! OUT/.tamis/done/<dir>/<name>-0000N.json   the shard's completion marker, with its own counts
+//! ```
+//!
+//! `<ext>` is the input's: `jsonl`, `jsonl.gz` (gzip, mtime 0), `jsonl.zst` or `parquet` (snappy, schema
+//! inferred from the output rows). A part with no record is not written. Records keep their input field
+//! order; `tamis` comes last.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::input::{InputFile, InputFormat};
+
+/// Identifies a shard: which input file, which chunk of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ShardId {
+    pub file: usize,
+    pub chunk: u64,
+}
+
+/// The paths of one shard's outputs.
+#[derive(Debug, Clone)]
+pub struct ShardPaths {
+    pub kept: PathBuf,
+    pub dropped: PathBuf,
+    pub errors: PathBuf,
+    pub marker: PathBuf,
+    pub format: InputFormat,
+    pub errors_format: InputFormat,
+}
+
+impl ShardPaths {
+    pub fn new(out: &Path, file: &InputFile, chunk: u64) -> Self {
+        let dir = out.join(file.relative_dir());
+        let name = format!("{}-{chunk:05}", file.stem());
+        // Error records carry arbitrary broken input, which has no Parquet schema: they stay JSONL.
+        let errors_format = match file.format {
+            InputFormat::Parquet => InputFormat::Jsonl,
+            other => other,
+        };
+        Self {
+            kept: dir
+                .join("kept")
+                .join(format!("{name}.{}", file.format.extension())),
+            dropped: dir
+                .join("dropped")
+                .join(format!("{name}.{}", file.format.extension())),
+            errors: dir
+                .join("errors")
+                .join(format!("{name}.{}", errors_format.extension())),
+            marker: out
+                .join(".tamis")
+                .join("done")
+                .join(file.relative_dir())
+                .join(format!("{name}.json")),
+            format: file.format,
+            errors_format,
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.marker.is_file()
+    }
+}
+
+/// One output file being written under a temporary name.
+enum Sink {
+    Lines {
+        tmp: PathBuf,
+        path: PathBuf,
+        writer: Box<dyn Write + Send>,
+    },
+    Parquet {
+        tmp: PathBuf,
+        path: PathBuf,
+        rows: Vec<String>,
+    },
+}
+
+fn tmp_name(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+impl Sink {
+    fn open(path: &Path, format: InputFormat) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let tmp = tmp_name(path);
+        if format == InputFormat::Parquet {
+            return Ok(Sink::Parquet {
+                tmp,
+                path: path.to_path_buf(),
+                rows: Vec::new(),
+            });
+        }
+        let file = BufWriter::with_capacity(
+            1 << 20,
+            File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+        );
+        let writer: Box<dyn Write + Send> = match format {
+            InputFormat::Jsonl => Box::new(file),
+            // Header with mtime 0: the bytes depend only on the content.
+            InputFormat::JsonlGz => Box::new(
+                flate2::GzBuilder::new()
+                    .mtime(0)
+                    .write(file, flate2::Compression::new(6)),
+            ),
+            InputFormat::JsonlZst => Box::new(zstd::Encoder::new(file, 3)?.auto_finish()),
+            InputFormat::Parquet => unreachable!("handled above"),
+        };
+        Ok(Sink::Lines {
+            tmp,
+            path: path.to_path_buf(),
+            writer,
+        })
+    }
+
+    fn write(&mut self, line: &str) -> Result<()> {
+        match self {
+            Sink::Lines { writer, tmp, .. } => writer
+                .write_all(line.as_bytes())
+                .and_then(|_| writer.write_all(b"\n"))
+                .with_context(|| format!("writing {}", tmp.display())),
+            Sink::Parquet { rows, .. } => {
+                rows.push(line.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// Finishes the file and renames it into place.
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Lines {
+                tmp,
+                path,
+                mut writer,
+            } => {
+                writer
+                    .flush()
+                    .with_context(|| format!("writing {}", tmp.display()))?;
+                drop(writer);
+                std::fs::rename(&tmp, &path)
+                    .with_context(|| format!("renaming {} into place", tmp.display()))
+            }
+            Sink::Parquet { tmp, path, rows } => {
+                write_parquet(&tmp, &rows)?;
+                std::fs::rename(&tmp, &path)
+                    .with_context(|| format!("renaming {} into place", tmp.display()))
+            }
+        }
+    }
+}
+
+/// Writes JSON rows as Parquet, with the schema inferred from the rows themselves (the input's columns plus
+/// the `tamis` annotation).
+fn write_parquet(path: &Path, rows: &[String]) -> Result<()> {
+    use arrow::json::reader::{ReaderBuilder, infer_json_schema_from_iterator};
+    let values = rows.iter().map(|r| {
+        serde_json::from_str::<serde_json::Value>(r)
+            .map_err(|e| arrow::error::ArrowError::JsonError(e.to_string()))
+    });
+    let schema = Arc::new(
+        infer_json_schema_from_iterator(values)
+            .context("inferring the Parquet schema of the output rows")?,
+    );
+    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+    let joined = rows.join("\n");
+    let reader = ReaderBuilder::new(schema)
+        .with_batch_size(1024)
+        .build(std::io::Cursor::new(joined.as_bytes()))?;
+    for batch in reader {
+        writer.write(&batch?)?;
+    }
+    writer.close()?;
+    Ok(())
+}
+
+/// Which of a shard's outputs a line goes to.
+#[derive(Debug, Clone, Copy)]
+pub enum Destination {
+    Kept,
+    Dropped,
+    Errors,
+}
+
+/// The three outputs of one shard, opened lazily (a shard with no drops writes no dropped file).
+pub struct ShardWriter {
+    paths: ShardPaths,
+    kept: Option<Sink>,
+    dropped: Option<Sink>,
+    errors: Option<Sink>,
+}
+
+impl ShardWriter {
+    pub fn new(paths: ShardPaths) -> Self {
+        Self {
+            paths,
+            kept: None,
+            dropped: None,
+            errors: None,
+        }
+    }
+
+    pub fn write(&mut self, destination: Destination, line: &str) -> Result<()> {
+        let (slot, path, format) = match destination {
+            Destination::Kept => (&mut self.kept, &self.paths.kept, self.paths.format),
+            Destination::Dropped => (&mut self.dropped, &self.paths.dropped, self.paths.format),
+            Destination::Errors => (
+                &mut self.errors,
+                &self.paths.errors,
+                self.paths.errors_format,
+            ),
+        };
+        if slot.is_none() {
+            *slot = Some(Sink::open(path, format)?);
+        }
+        slot.as_mut().expect("opened above").write(line)
+    }
+
+    /// Completes the shard: every file renamed into place, then the marker.
+    pub fn finish_with(self, marker: &str) -> Result<()> {
+        for sink in [self.kept, self.dropped, self.errors].into_iter().flatten() {
+            sink.finish()?;
+        }
+        write_atomically(&self.paths.marker, marker.as_bytes())
+    }
+}
+
+/// Writes a small file under a temporary name and renames it into place.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let tmp = tmp_name(path);
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))
+}
