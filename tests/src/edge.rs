@@ -75,6 +75,12 @@ impl EdgeServer {
     /// Starts the component with the given environment (`TAMIS_CONFIG`, limits) and waits until it
     /// answers.
     pub fn start(env: &[(&str, &str)]) -> Result<Self> {
+        Self::start_with_args(&[], env)
+    }
+
+    /// Like [`EdgeServer::start`], with extra `wasmtime serve` options (`-C cache=n` to measure a
+    /// cold start without the compilation cache).
+    pub fn start_with_args(args: &[&str], env: &[(&str, &str)]) -> Result<Self> {
         let wasm = edge_wasm()?;
         let wasmtime = wasmtime_cli()?;
         let port = free_port()?;
@@ -91,7 +97,8 @@ impl EdgeServer {
             .arg("--addr")
             .arg(addr.to_string())
             .arg("-S")
-            .arg("cli");
+            .arg("cli")
+            .args(args);
         for (name, value) in env {
             command.arg("--env").arg(format!("{name}={value}"));
         }
