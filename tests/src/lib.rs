@@ -3,6 +3,7 @@
 //! The real corpora live in `shared/data/` beside the repository (see its MANIFEST.md); the variable
 //! `TAMIS_SHARED_DATA` points elsewhere when needed.
 
+pub mod edge;
 pub mod eval;
 
 use std::io::{BufRead, BufReader, Read};
