@@ -167,15 +167,18 @@ impl C4Quality {
             kept.push(line);
         }
 
-        if c.min_num_sentences != -1
-            && !draft.check(
+        if c.min_num_sentences != -1 {
+            let enough = sentences as i64 >= c.min_num_sentences;
+            // A dropped document keeps its text, also when `evaluate_all` lets later steps judge it.
+            failed |= !enough;
+            if !draft.check(
                 "too_few_sentences",
                 sentences as f64,
                 Bound::AtLeast,
                 c.min_num_sentences as f64,
-            )
-        {
-            return;
+            ) {
+                return;
+            }
         }
         if !failed {
             draft.text = py_strip(&kept.join("\n")).to_string();
@@ -269,6 +272,15 @@ mod tests {
     }
 
     #[test]
+    fn too_few_sentences_keeps_the_text_under_evaluate_all() {
+        let text = "Please call me back. I would like to join accounts.";
+        let mut draft = Draft::new("d", text).with_evaluate_all(true);
+        C4Quality::new(&C4Config::default()).unwrap().run(&mut draft).unwrap();
+        assert_eq!(draft.first_failure().unwrap().rule, "too_few_sentences");
+        assert_eq!(draft.text, text);
+    }
+
+    #[test]
     fn lorem_ipsum_and_curly_brackets_drop_the_document() {
         let text = format!("{}\nLorem ipsum dolor sit amet.", good_lines(5));
         assert_eq!(
@@ -282,6 +294,12 @@ mod tests {
         let draft = run(&C4Config::default(), &text);
         assert_eq!(draft.first_failure().unwrap().rule, "curly_bracket");
         assert_eq!(draft.text, text, "a dropped document keeps its text");
+        let mut all = Draft::new("d", text.clone()).with_evaluate_all(true);
+        C4Quality::new(&C4Config::default())
+            .unwrap()
+            .run(&mut all)
+            .unwrap();
+        assert_eq!(all.text, text, "also when every rule is evaluated");
         // A bracket on a line removed earlier does not count.
         let text = format!("{}\nfunction() {{ return 1 }}", good_lines(5));
         assert!(run(&C4Config::default(), &text).first_failure().is_none());
