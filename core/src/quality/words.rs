@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use regex::Regex;
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind};
 
 #[rustfmt::skip]
 mod tables {
@@ -224,6 +225,97 @@ impl Hasher for FxHasher {
 /// A map keyed by strings from a fixed table (see [`FxHasher`]).
 type TableMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// The characters a pattern's matches can start (or end) with, when that is known: a cheap test that spares
+/// most regex searches, since most positions the tokenizer tries cannot start (or end) any rule.
+#[derive(Debug, Clone)]
+struct EdgeChars {
+    ascii: u128,
+    ranges: Vec<(char, char)>,
+}
+
+impl EdgeChars {
+    /// `None` when a match may be empty or the pattern is not understood: then nothing is ruled out.
+    fn of(pattern: &str, last: bool) -> Option<Self> {
+        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+        Self::from_class(edge_class(&hir, last)?)
+    }
+
+    fn from_class(class: ClassUnicode) -> Option<Self> {
+        let ranges: Vec<(char, char)> = class
+            .ranges()
+            .iter()
+            .map(|r| (r.start(), r.end()))
+            .collect();
+        let mut ascii = 0u128;
+        for &(lo, hi) in &ranges {
+            for c in (lo as u32)..=(hi as u32).min(127) {
+                ascii |= 1u128 << c;
+            }
+        }
+        Some(Self { ascii, ranges })
+    }
+
+    #[inline]
+    fn contains(&self, c: char) -> bool {
+        if c.is_ascii() {
+            self.ascii >> (c as u32) & 1 == 1
+        } else {
+            self.ranges
+                .binary_search_by(|&(lo, hi)| {
+                    if hi < c {
+                        std::cmp::Ordering::Less
+                    } else if lo > c {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                })
+                .is_ok()
+        }
+    }
+}
+
+/// The characters every non-empty match of `hir` starts (`last` = false) or ends with; `None` when the
+/// pattern can match the empty string or its shape is not one handled here.
+fn edge_class(hir: &Hir, last: bool) -> Option<ClassUnicode> {
+    match hir.kind() {
+        HirKind::Literal(literal) => {
+            let text = std::str::from_utf8(&literal.0).ok()?;
+            let c = if last {
+                text.chars().next_back()
+            } else {
+                text.chars().next()
+            }?;
+            Some(ClassUnicode::new([ClassUnicodeRange::new(c, c)]))
+        }
+        HirKind::Class(Class::Unicode(class)) => Some(class.clone()),
+        HirKind::Capture(capture) => edge_class(&capture.sub, last),
+        HirKind::Repetition(repetition) if repetition.min > 0 => edge_class(&repetition.sub, last),
+        HirKind::Concat(items) => {
+            let mut parts = items
+                .iter()
+                .filter(|h| !matches!(h.kind(), HirKind::Look(_)));
+            let edge = if last {
+                parts.next_back()
+            } else {
+                parts.next()
+            }?;
+            if edge.properties().minimum_len() == Some(0) {
+                return None;
+            }
+            edge_class(edge, last)
+        }
+        HirKind::Alternation(alternatives) => {
+            let mut union = ClassUnicode::empty();
+            for alternative in alternatives {
+                union.union(&edge_class(alternative, last)?);
+            }
+            Some(union)
+        }
+        _ => None,
+    }
+}
+
 /// One affix or infix rule of spaCy, with its lookarounds split off.
 #[derive(Debug)]
 struct Rule {
@@ -236,12 +328,25 @@ struct Rule {
     has_ahead: bool,
     /// Longest body in characters; 0 when unbounded.
     width: usize,
+    /// What the character before the position must be for the lookbehind to match.
+    behind_last: Option<EdgeChars>,
+    /// What the body's first character must be.
+    first: Option<EdgeChars>,
+    /// What the text's last character must be, for end-anchored rules without lookahead.
+    last: Option<EdgeChars>,
 }
 
 impl Rule {
     fn new((behind, body, ahead, width): (&str, &str, &str, usize), anchor_end: bool) -> Self {
+        let behind_last = (!behind.is_empty())
+            .then(|| EdgeChars::of(behind, true))
+            .flatten();
         let behind = (!behind.is_empty()).then(|| compile(&format!("(?:{behind})$")));
         let tail = if anchor_end { "$" } else { "" };
+        let first = EdgeChars::of(body, false);
+        let last = (anchor_end && ahead.is_empty())
+            .then(|| EdgeChars::of(body, true))
+            .flatten();
         let (body, has_ahead) = match ahead.split_at_checked(1) {
             Some(("+", class)) => (compile(&format!("^({body}){class}{tail}")), true),
             Some(("-", class)) => {
@@ -255,11 +360,46 @@ impl Rule {
             body,
             has_ahead,
             width,
+            behind_last,
+            first,
+            last,
         }
+    }
+
+    /// Whether the characters around `at` rule a match out without running a regex.
+    #[inline]
+    fn ruled_out(&self, s: &str, at: usize) -> bool {
+        if let Some(first) = &self.first
+            && !s[at..].chars().next().is_some_and(|c| first.contains(c))
+        {
+            return true;
+        }
+        if let Some(last) = &self.last
+            && !s.chars().next_back().is_some_and(|c| last.contains(c))
+        {
+            return true;
+        }
+        if let Some(before) = &self.behind_last
+            && !s[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| before.contains(c))
+        {
+            return true;
+        }
+        false
     }
 
     /// End (byte offset in `s`) of this rule's match starting at byte `at`, if it matches there.
     fn match_at(&self, s: &str, at: usize) -> Option<usize> {
+        if self.ruled_out(s, at) {
+            return None;
+        }
+        self.search_at(s, at)
+    }
+
+    /// [`Self::match_at`] by the regexes alone.
+    fn search_at(&self, s: &str, at: usize) -> Option<usize> {
         if let Some(behind) = &self.behind {
             // Python lookbehinds are fixed-width and these are at most two characters: the last few
             // characters decide.
@@ -327,6 +467,8 @@ pub struct EnglishTokenizer {
     prefixes: Vec<Rule>,
     /// Suffix rules without lookarounds, as one end-anchored alternation: only the leftmost start matters.
     suffix_plain: Regex,
+    /// The characters `suffix_plain` matches can end with.
+    suffix_plain_last: Option<EdgeChars>,
     suffix_behind: Vec<Rule>,
     infixes: Vec<Rule>,
     url_host: Regex,
@@ -380,7 +522,9 @@ impl EnglishTokenizer {
                 suffix_behind.push(Rule::new((behind, body, ahead, width), true));
             }
         }
-        let suffix_plain = compile(&format!("(?:{})$", suffix_plain.join("|")));
+        let suffix_plain = suffix_plain.join("|");
+        let suffix_plain_last = EdgeChars::of(&suffix_plain, true);
+        let suffix_plain = compile(&format!("(?:{suffix_plain})$"));
         let infixes = tables::INFIXES
             .iter()
             .map(|&rule| Rule::new(rule, false))
@@ -403,6 +547,7 @@ impl EnglishTokenizer {
         Self {
             prefixes,
             suffix_plain,
+            suffix_plain_last,
             suffix_behind,
             infixes,
             url_host: compile(tables::URL_HOST),
@@ -595,8 +740,17 @@ impl EnglishTokenizer {
 
     /// [`Self::find_suffix`] by the regexes alone.
     fn match_suffix(&self, s: &str) -> usize {
-        let mut best = self.suffix_plain.find(s).map(|m| m.start());
+        let Some(last) = s.chars().next_back() else {
+            return 0;
+        };
+        let mut best = match &self.suffix_plain_last {
+            Some(ends) if !ends.contains(last) => None,
+            _ => self.suffix_plain.find(s).map(|m| m.start()),
+        };
         for rule in &self.suffix_behind {
+            if rule.last.as_ref().is_some_and(|ends| !ends.contains(last)) {
+                continue;
+            }
             let limit = best.unwrap_or(s.len());
             let first = if rule.width == 0 {
                 0
@@ -872,6 +1026,41 @@ mod tests {
         for w in &words {
             assert_eq!(t.find_prefix(w), t.match_prefix(w), "prefix of {w:?}");
             assert_eq!(t.find_suffix(w), t.match_suffix(w), "suffix of {w:?}");
+        }
+    }
+
+    #[test]
+    fn edge_characters_come_from_the_pattern() {
+        let first = EdgeChars::of(r"(?:ab|c)d+", false).unwrap();
+        assert!(first.contains('a') && first.contains('c') && !first.contains('b'));
+        let last = EdgeChars::of(r"(?:ab|c)d+", true).unwrap();
+        assert!(last.contains('d') && !last.contains('a'));
+        assert!(EdgeChars::of(r"x?", false).is_none());
+        assert!(EdgeChars::of(r"(?:a|b*)", true).is_none());
+        let accented = EdgeChars::of(r"[é-ë]", false).unwrap();
+        assert!(accented.contains('ê') && !accented.contains('e'));
+    }
+
+    #[test]
+    fn ruling_a_rule_out_never_drops_a_match() {
+        let t = EnglishTokenizer::new();
+        let mut words = strings_over(b"a1.-$'/:,+A");
+        words.extend(
+            [
+                "5km", "US$5", "it's", "e.g.", "5°C.", "a…b", "x--y", "ab,cd", "3*4", "a/b", "«x»",
+                "10€", "α-β",
+            ]
+            .map(String::from),
+        );
+        let rules = t.prefixes.iter().chain(&t.suffix_behind).chain(&t.infixes);
+        for rule in rules {
+            for w in &words {
+                for (at, _) in w.char_indices() {
+                    if rule.ruled_out(w, at) {
+                        assert_eq!(rule.search_at(w, at), None, "{rule:?} at {at} of {w:?}");
+                    }
+                }
+            }
         }
     }
 
