@@ -22,6 +22,11 @@
 //! The module also holds the Python string semantics the filters rely on (`isspace`, `strip`, `split`,
 //! `splitlines`, `isalpha`), because Rust's notions of whitespace, lines and letters differ at the edges
 //! (U+001C..U+001F are spaces to Python, combining marks are alphabetic to Rust).
+//!
+//! Speed comes from not running regexes where the answer is already known, never from changing a rule: a
+//! chunk of only ASCII letters or only ASCII digits is one token unless it is a special case, and each rule
+//! is skipped when the characters around the position cannot start, end or precede one of its matches (read
+//! from the rule's own pattern). Tests check both shortcuts against the plain regex searches.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -91,11 +96,11 @@ impl CharTable {
     }
 }
 
-static PY_SPACE: CharTable = CharTable::new(tables::PY_SPACE);
-static PY_ALPHA: CharTable = CharTable::new(tables::PY_ALPHA);
-static PUNCT_CATEGORY: CharTable = CharTable::new(tables::PUNCT_CATEGORY);
-static DATATROVE_PUNCTUATION: CharTable = CharTable::new(tables::DATATROVE_PUNCTUATION);
-static DATATROVE_TERMINAL_PUNCTUATION: CharTable =
+const PY_SPACE: CharTable = CharTable::new(tables::PY_SPACE);
+const PY_ALPHA: CharTable = CharTable::new(tables::PY_ALPHA);
+const PUNCT_CATEGORY: CharTable = CharTable::new(tables::PUNCT_CATEGORY);
+const DATATROVE_PUNCTUATION: CharTable = CharTable::new(tables::DATATROVE_PUNCTUATION);
+const DATATROVE_TERMINAL_PUNCTUATION: CharTable =
     CharTable::new(tables::DATATROVE_TERMINAL_PUNCTUATION);
 
 /// Python's `str.isspace()` for one character.
@@ -178,7 +183,7 @@ pub fn char_len(s: &str) -> usize {
 /// are only looked up with document text, never filled with it, so SipHash's defence against crafted collisions
 /// buys nothing there, while it cost a fifth of the tokenizer's time (one lookup per chunk and per token).
 #[derive(Debug, Default, Clone, Copy)]
-pub struct FxHasher(u64);
+struct FxHasher(u64);
 
 impl FxHasher {
     const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
@@ -1027,6 +1032,27 @@ mod tests {
             assert_eq!(t.find_prefix(w), t.match_prefix(w), "prefix of {w:?}");
             assert_eq!(t.find_suffix(w), t.match_suffix(w), "suffix of {w:?}");
         }
+    }
+
+    #[test]
+    fn ascii_bit_sets_agree_with_their_tables() {
+        for c in (0u8..128).map(char::from) {
+            assert_eq!(is_py_space(c), in_ranges(tables::PY_SPACE, c), "{c:?}");
+            assert_eq!(is_py_alpha(c), in_ranges(tables::PY_ALPHA, c), "{c:?}");
+            assert_eq!(
+                is_datatrove_punctuation(c),
+                in_ranges(tables::DATATROVE_PUNCTUATION, c)
+            );
+            assert_eq!(
+                is_terminal_punctuation(c),
+                in_ranges(tables::DATATROVE_TERMINAL_PUNCTUATION, c)
+            );
+            assert_eq!(
+                PUNCT_CATEGORY.contains(c),
+                in_ranges(tables::PUNCT_CATEGORY, c)
+            );
+        }
+        assert!(is_py_space('\u{1f}') && is_py_space(' ') && !is_py_space('a'));
     }
 
     #[test]
