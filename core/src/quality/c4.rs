@@ -11,6 +11,8 @@
 //! the punctuation test looks at the line after the cut (so "Done. [1]" ends in a space and is removed);
 //! lorem ipsum and `{` are only looked for in lines that survived the earlier line rules.
 
+use std::borrow::Cow;
+
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -114,30 +116,36 @@ impl C4Quality {
     fn judge(&self, draft: &mut Draft) {
         let c = &self.config;
         let text = draft.text.clone();
-        let mut kept: Vec<String> = Vec::new();
+        let mut kept: Vec<Cow<str>> = Vec::new();
         let mut sentences = 0usize;
         let mut failed = false;
         let (mut lorem_seen, mut bracket_seen) = (false, false);
 
         for raw in py_splitlines(&text) {
             let stripped = py_strip(raw);
-            let words: Vec<&str> = py_split(stripped).collect();
-            if c.max_word_length != -1
-                && words.iter().any(|w| char_len(w) as i64 > c.max_word_length)
-            {
+            let (mut n_words, mut too_long) = (0i64, false);
+            for word in py_split(stripped) {
+                n_words += 1;
+                // A word of at most `max_word_length` bytes has at most as many characters.
+                too_long |= c.max_word_length != -1
+                    && word.len() as i64 > c.max_word_length
+                    && char_len(word) as i64 > c.max_word_length;
+            }
+            if too_long {
                 continue;
             }
-            let line = if c.remove_citations {
-                self.citation.replace_all(stripped, "").into_owned()
+            // Every citation starts with `[`: most lines skip the regex search and keep borrowing the text.
+            let line = if c.remove_citations && stripped.contains('[') {
+                self.citation.replace_all(stripped, "")
             } else {
-                stripped.to_string()
+                Cow::Borrowed(stripped)
             };
             if c.filter_no_terminal_punct
                 && (!line.ends_with(['.', '?', '!', '"', '\'']) || line.ends_with("..."))
             {
                 continue;
             }
-            if (words.len() as i64) < c.min_words_per_line {
+            if n_words < c.min_words_per_line {
                 continue;
             }
             let lower = line.to_lowercase();

@@ -7,6 +7,9 @@
 //! nothing; and ties between equally frequent top n-grams go to the one seen first.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use xxhash_rust::xxh3::xxh3_64;
 
 use serde::{Deserialize, Serialize};
 
@@ -162,8 +165,9 @@ impl GopherRepetition {
         }
 
         let words = self.tokenizer.words(&text);
+        let spaced = Joined::new(&words, " ");
         for &(n, frac) in &c.top_n_grams {
-            let Some(top) = top_n_gram_chars(&words, n) else {
+            let Some(top) = top_n_gram_chars(&spaced, n) else {
                 continue;
             };
             if !draft.check(
@@ -175,8 +179,9 @@ impl GopherRepetition {
                 return;
             }
         }
+        let glued = Joined::new(&words, "");
         for &(n, frac) in &c.dup_n_grams {
-            let repeated = duplicated_n_gram_chars(&words, n);
+            let repeated = duplicated_n_gram_chars(&glued, n);
             if !draft.check(
                 &format!("duplicated_{n}_n_grams"),
                 repeated as f64 / total,
@@ -224,12 +229,64 @@ fn split_runs(text: &str, min: usize) -> Vec<&str> {
     out
 }
 
+/// A string and its xxh3 hash, computed once. The n-gram and line sets below hold slices of the document, so
+/// hashing each slice once and comparing text only on equal hashes replaces a SipHash pass per probe.
+#[derive(Debug, Clone, Copy)]
+struct Hashed<'a> {
+    hash: u64,
+    text: &'a str,
+}
+
+impl<'a> Hashed<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            hash: xxh3_64(text.as_bytes()),
+            text,
+        }
+    }
+}
+
+impl PartialEq for Hashed<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.text == other.text
+    }
+}
+
+impl Eq for Hashed<'_> {}
+
+impl Hash for Hashed<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Passes [`Hashed::hash`] through to the table unchanged.
+#[derive(Debug, Default, Clone, Copy)]
+struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `Hashed`; anything else is folded in, to stay a correct hasher.
+        self.0 = xxh3_64(bytes) ^ self.0.rotate_left(17);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type HashedSet<'a> = HashSet<Hashed<'a>, BuildHasherDefault<PrehashedHasher>>;
+
 /// How many elements repeat an earlier one, and their characters.
 pub fn find_duplicates(items: &[&str]) -> (usize, usize) {
-    let mut seen = HashSet::new();
+    let mut seen = HashedSet::with_capacity_and_hasher(items.len(), Default::default());
     let (mut count, mut chars) = (0, 0);
     for item in items {
-        if !seen.insert(*item) {
+        if !seen.insert(Hashed::new(item)) {
             count += 1;
             chars += char_len(item);
         }
@@ -237,44 +294,83 @@ pub fn find_duplicates(items: &[&str]) -> (usize, usize) {
     (count, chars)
 }
 
+/// The words laid end to end with a separator, so that the n-gram of words `i..i + n`, as datatrove builds it
+/// (`" ".join(...)` for top n-grams, `"".join(...)` for duplicated ones), is one slice of `text` rather than
+/// a new string per position.
+#[derive(Debug)]
+struct Joined {
+    text: String,
+    /// Byte offset of each word in `text`, and one past the end plus a separator.
+    starts: Vec<usize>,
+    sep: usize,
+}
+
+impl Joined {
+    fn new(words: &[&str], sep: &str) -> Self {
+        let mut text = String::with_capacity(words.iter().map(|w| w.len() + sep.len()).sum());
+        let mut starts = Vec::with_capacity(words.len() + 1);
+        for (i, w) in words.iter().enumerate() {
+            if i > 0 {
+                text.push_str(sep);
+            }
+            starts.push(text.len());
+            text.push_str(w);
+        }
+        starts.push(text.len() + sep.len());
+        Self {
+            text,
+            starts,
+            sep: sep.len(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Words `i..i + n` joined; `n >= 1` and `i + n <= len`.
+    fn gram(&self, i: usize, n: usize) -> &str {
+        &self.text[self.starts[i]..self.starts[i + n] - self.sep]
+    }
+}
+
 /// Characters covered by the most frequent space-joined n-gram (its length times its count); the first seen
 /// wins a tie. `None` when there are fewer than `n` words.
-fn top_n_gram_chars(words: &[&str], n: usize) -> Option<usize> {
+fn top_n_gram_chars(words: &Joined, n: usize) -> Option<usize> {
     if n == 0 || words.len() < n {
         return None;
     }
-    let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
-    let mut order = 0;
-    for window in words.windows(n) {
-        let gram = window.join(" ");
-        let entry = counts.entry(gram).or_insert_with(|| {
-            order += 1;
-            (0, order)
-        });
-        entry.0 += 1;
+    let windows = words.len() - n + 1;
+    let mut counts: HashMap<Hashed, (usize, usize), BuildHasherDefault<PrehashedHasher>> =
+        HashMap::with_capacity_and_hasher(windows, Default::default());
+    for i in 0..windows {
+        let order = counts.len();
+        counts
+            .entry(Hashed::new(words.gram(i, n)))
+            .or_insert((0, order))
+            .0 += 1;
     }
     counts
         .iter()
         .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))
-        .map(|(gram, &(count, _))| char_len(gram) * count)
+        .map(|(gram, &(count, _))| char_len(gram.text) * count)
 }
 
 /// Characters of n-grams (words joined with nothing) that repeat an earlier n-gram; after a repeat the scan
 /// jumps past it, so overlapping repeats are not counted twice.
-fn duplicated_n_gram_chars(words: &[&str], n: usize) -> usize {
+fn duplicated_n_gram_chars(words: &Joined, n: usize) -> usize {
     if n == 0 {
         return 0;
     }
-    let mut seen = HashSet::new();
+    let mut seen = HashedSet::with_capacity_and_hasher(words.len(), Default::default());
     let (mut repeated, mut idx) = (0, 0);
     while idx + n <= words.len() {
-        let gram: String = words[idx..idx + n].concat();
-        if seen.contains(&gram) {
-            repeated += char_len(&gram);
-            idx += n;
-        } else {
-            seen.insert(gram);
+        let gram = words.gram(idx, n);
+        if seen.insert(Hashed::new(gram)) {
             idx += 1;
+        } else {
+            repeated += char_len(gram);
+            idx += n;
         }
     }
     repeated
@@ -391,12 +487,17 @@ mod tests {
 
     #[test]
     fn top_n_gram_counts_characters_of_the_most_frequent() {
-        let words = ["a", "b", "a", "b", "a", "b", "cc", "dd"];
+        let spaced = |words: &[&str]| Joined::new(words, " ");
+        let words = spaced(&["a", "b", "a", "b", "a", "b", "cc", "dd"]);
         // "a b" three times: 3 chars * 3.
         assert_eq!(top_n_gram_chars(&words, 2), Some(9));
         // Tie between "x y" and "yy z": the first seen wins.
-        assert_eq!(top_n_gram_chars(&["x", "y", "yy", "z"], 2), Some(3));
-        assert_eq!(top_n_gram_chars(&["x"], 2), None);
+        assert_eq!(
+            top_n_gram_chars(&spaced(&["x", "y", "yy", "z"]), 2),
+            Some(3)
+        );
+        assert_eq!(top_n_gram_chars(&spaced(&["x"]), 2), None);
+        assert_eq!(top_n_gram_chars(&spaced(&[]), 1), None);
     }
 
     #[test]
@@ -422,10 +523,13 @@ mod tests {
 
     #[test]
     fn duplicated_n_grams_skip_past_each_repeat() {
-        let words = ["a", "b", "a", "b", "a", "b"];
+        let words = Joined::new(&["a", "b", "a", "b", "a", "b"], "");
         // 2-grams: ab, ba, ab (repeat, +2, jump to 4), ab (repeat, +2) = 4.
         assert_eq!(duplicated_n_gram_chars(&words, 2), 4);
         assert_eq!(duplicated_n_gram_chars(&words, 7), 0);
+        // Glued n-grams compare as strings: "ab" + "c" repeats "a" + "bc".
+        let glued = Joined::new(&["a", "bc", "x", "ab", "c"], "");
+        assert_eq!(duplicated_n_gram_chars(&glued, 2), 3);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! at a line break. That is deliberately simpler than the spaCy splitting the datatrove ports use: these
 //! rules are coarse bounds, and a simple definition is one users can reproduce by hand.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -163,16 +164,27 @@ pub(crate) fn repeated_ngram_ratio(words: &[&str], n: usize) -> f64 {
     if n == 0 || words.len() < n {
         return 0.0;
     }
-    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    let mut seen: HashMap<&[String], ()> = HashMap::new();
+    let lower: Vec<Cow<str>> = words.iter().map(|w| lowercase(w)).collect();
+    let mut seen: HashSet<&[Cow<str>]> = HashSet::with_capacity(lower.len());
     let mut repeats = 0usize;
     let total = lower.len() - n + 1;
     for gram in lower.windows(n) {
-        if seen.insert(gram, ()).is_some() {
+        if !seen.insert(gram) {
             repeats += 1;
         }
     }
     repeats as f64 / total as f64
+}
+
+/// `str::to_lowercase`, borrowing the word when it is already lower-case ASCII, as most words are.
+fn lowercase(word: &str) -> Cow<'_, str> {
+    if !word.is_ascii() {
+        Cow::Owned(word.to_lowercase())
+    } else if word.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(word.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(word)
+    }
 }
 
 /// Sentences as word counts; empty sentences are skipped.
@@ -285,6 +297,14 @@ mod tests {
             &spam,
         );
         assert_eq!(d.first_failure().unwrap().rule, "repeated_ngram_ratio");
+    }
+
+    #[test]
+    fn lowercasing_borrows_only_what_is_already_lower_case() {
+        assert!(matches!(lowercase("river"), Cow::Borrowed("river")));
+        assert_eq!(lowercase("RiVer"), "river");
+        assert_eq!(lowercase("ÉTÉ"), "été");
+        assert_eq!(lowercase("İ"), "İ".to_lowercase());
     }
 
     #[test]

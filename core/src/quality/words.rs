@@ -22,10 +22,17 @@
 //! The module also holds the Python string semantics the filters rely on (`isspace`, `strip`, `split`,
 //! `splitlines`, `isalpha`), because Rust's notions of whitespace, lines and letters differ at the edges
 //! (U+001C..U+001F are spaces to Python, combining marks are alphabetic to Rust).
+//!
+//! Speed comes from not running regexes where the answer is already known, never from changing a rule: a
+//! chunk of only ASCII letters or only ASCII digits is one token unless it is a special case, and each rule
+//! is skipped when the characters around the position cannot start, end or precede one of its matches (read
+//! from the rule's own pattern). Tests check both shortcuts against the plain regex searches.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use regex::Regex;
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind};
 
 #[rustfmt::skip]
 mod tables {
@@ -48,24 +55,76 @@ fn in_ranges(table: &[(u32, u32)], c: char) -> bool {
         .is_ok()
 }
 
+/// The ASCII part of a range table as a bit set, computed from the same table at compile time: web text is
+/// mostly ASCII, and a bit test is much cheaper than a binary search per character.
+const fn ascii_mask(table: &[(u32, u32)]) -> u128 {
+    let mut mask = 0u128;
+    let mut i = 0;
+    while i < table.len() {
+        let (lo, hi) = table[i];
+        let mut c = lo;
+        while c <= hi && c < 128 {
+            mask |= 1u128 << c;
+            c += 1;
+        }
+        i += 1;
+    }
+    mask
+}
+
+/// A range table with its ASCII bit set.
+struct CharTable {
+    ascii: u128,
+    ranges: &'static [(u32, u32)],
+}
+
+impl CharTable {
+    const fn new(ranges: &'static [(u32, u32)]) -> Self {
+        Self {
+            ascii: ascii_mask(ranges),
+            ranges,
+        }
+    }
+
+    #[inline]
+    fn contains(&self, c: char) -> bool {
+        if c.is_ascii() {
+            self.ascii >> (c as u32) & 1 == 1
+        } else {
+            in_ranges(self.ranges, c)
+        }
+    }
+}
+
+const PY_SPACE: CharTable = CharTable::new(tables::PY_SPACE);
+const PY_ALPHA: CharTable = CharTable::new(tables::PY_ALPHA);
+const PUNCT_CATEGORY: CharTable = CharTable::new(tables::PUNCT_CATEGORY);
+const DATATROVE_PUNCTUATION: CharTable = CharTable::new(tables::DATATROVE_PUNCTUATION);
+const DATATROVE_TERMINAL_PUNCTUATION: CharTable =
+    CharTable::new(tables::DATATROVE_TERMINAL_PUNCTUATION);
+
 /// Python's `str.isspace()` for one character.
+#[inline]
 pub fn is_py_space(c: char) -> bool {
-    in_ranges(tables::PY_SPACE, c)
+    PY_SPACE.contains(c)
 }
 
 /// Python's `str.isalpha()` for one character (general category L*).
+#[inline]
 pub fn is_py_alpha(c: char) -> bool {
-    in_ranges(tables::PY_ALPHA, c)
+    PY_ALPHA.contains(c)
 }
 
 /// Whether `c` is in datatrove's `PUNCTUATION_SET`.
+#[inline]
 pub fn is_datatrove_punctuation(c: char) -> bool {
-    in_ranges(tables::DATATROVE_PUNCTUATION, c)
+    DATATROVE_PUNCTUATION.contains(c)
 }
 
 /// Whether `c` is in datatrove's `TERMINAL_PUNCTUATION`.
+#[inline]
 pub fn is_terminal_punctuation(c: char) -> bool {
-    in_ranges(tables::DATATROVE_TERMINAL_PUNCTUATION, c)
+    DATATROVE_TERMINAL_PUNCTUATION.contains(c)
 }
 
 /// Python's `str.strip()`.
@@ -120,6 +179,148 @@ pub fn char_len(s: &str) -> usize {
     s.chars().count()
 }
 
+/// rustc's FxHash: one multiply and rotate per eight bytes. The tokenizer's maps hold spaCy's fixed tables and
+/// are only looked up with document text, never filled with it, so SipHash's defence against crafted collisions
+/// buys nothing there, while it cost a fifth of the tokenizer's time (one lookup per chunk and per token).
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map keyed by strings from a fixed table (see [`FxHasher`]).
+type TableMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The characters a pattern's matches can start (or end) with, when that is known: a cheap test that spares
+/// most regex searches, since most positions the tokenizer tries cannot start (or end) any rule.
+#[derive(Debug, Clone)]
+struct EdgeChars {
+    ascii: u128,
+    ranges: Vec<(char, char)>,
+}
+
+impl EdgeChars {
+    /// `None` when a match may be empty or the pattern is not understood: then nothing is ruled out.
+    fn of(pattern: &str, last: bool) -> Option<Self> {
+        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+        Self::from_class(edge_class(&hir, last)?)
+    }
+
+    fn from_class(class: ClassUnicode) -> Option<Self> {
+        let ranges: Vec<(char, char)> = class
+            .ranges()
+            .iter()
+            .map(|r| (r.start(), r.end()))
+            .collect();
+        let mut ascii = 0u128;
+        for &(lo, hi) in &ranges {
+            for c in (lo as u32)..=(hi as u32).min(127) {
+                ascii |= 1u128 << c;
+            }
+        }
+        Some(Self { ascii, ranges })
+    }
+
+    #[inline]
+    fn contains(&self, c: char) -> bool {
+        if c.is_ascii() {
+            self.ascii >> (c as u32) & 1 == 1
+        } else {
+            self.ranges
+                .binary_search_by(|&(lo, hi)| {
+                    if hi < c {
+                        std::cmp::Ordering::Less
+                    } else if lo > c {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                })
+                .is_ok()
+        }
+    }
+}
+
+/// The characters every non-empty match of `hir` starts (`last` = false) or ends with; `None` when the
+/// pattern can match the empty string or its shape is not one handled here.
+fn edge_class(hir: &Hir, last: bool) -> Option<ClassUnicode> {
+    match hir.kind() {
+        HirKind::Literal(literal) => {
+            let text = std::str::from_utf8(&literal.0).ok()?;
+            let c = if last {
+                text.chars().next_back()
+            } else {
+                text.chars().next()
+            }?;
+            Some(ClassUnicode::new([ClassUnicodeRange::new(c, c)]))
+        }
+        HirKind::Class(Class::Unicode(class)) => Some(class.clone()),
+        HirKind::Capture(capture) => edge_class(&capture.sub, last),
+        HirKind::Repetition(repetition) if repetition.min > 0 => edge_class(&repetition.sub, last),
+        HirKind::Concat(items) => {
+            let mut parts = items
+                .iter()
+                .filter(|h| !matches!(h.kind(), HirKind::Look(_)));
+            let edge = if last {
+                parts.next_back()
+            } else {
+                parts.next()
+            }?;
+            if edge.properties().minimum_len() == Some(0) {
+                return None;
+            }
+            edge_class(edge, last)
+        }
+        HirKind::Alternation(alternatives) => {
+            let mut union = ClassUnicode::empty();
+            for alternative in alternatives {
+                union.union(&edge_class(alternative, last)?);
+            }
+            Some(union)
+        }
+        _ => None,
+    }
+}
+
 /// One affix or infix rule of spaCy, with its lookarounds split off.
 #[derive(Debug)]
 struct Rule {
@@ -132,12 +333,25 @@ struct Rule {
     has_ahead: bool,
     /// Longest body in characters; 0 when unbounded.
     width: usize,
+    /// What the character before the position must be for the lookbehind to match.
+    behind_last: Option<EdgeChars>,
+    /// What the body's first character must be.
+    first: Option<EdgeChars>,
+    /// What the text's last character must be, for end-anchored rules without lookahead.
+    last: Option<EdgeChars>,
 }
 
 impl Rule {
     fn new((behind, body, ahead, width): (&str, &str, &str, usize), anchor_end: bool) -> Self {
+        let behind_last = (!behind.is_empty())
+            .then(|| EdgeChars::of(behind, true))
+            .flatten();
         let behind = (!behind.is_empty()).then(|| compile(&format!("(?:{behind})$")));
         let tail = if anchor_end { "$" } else { "" };
+        let first = EdgeChars::of(body, false);
+        let last = (anchor_end && ahead.is_empty())
+            .then(|| EdgeChars::of(body, true))
+            .flatten();
         let (body, has_ahead) = match ahead.split_at_checked(1) {
             Some(("+", class)) => (compile(&format!("^({body}){class}{tail}")), true),
             Some(("-", class)) => {
@@ -151,11 +365,46 @@ impl Rule {
             body,
             has_ahead,
             width,
+            behind_last,
+            first,
+            last,
         }
+    }
+
+    /// Whether the characters around `at` rule a match out without running a regex.
+    #[inline]
+    fn ruled_out(&self, s: &str, at: usize) -> bool {
+        if let Some(first) = &self.first
+            && !s[at..].chars().next().is_some_and(|c| first.contains(c))
+        {
+            return true;
+        }
+        if let Some(last) = &self.last
+            && !s.chars().next_back().is_some_and(|c| last.contains(c))
+        {
+            return true;
+        }
+        if let Some(before) = &self.behind_last
+            && !s[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| before.contains(c))
+        {
+            return true;
+        }
+        false
     }
 
     /// End (byte offset in `s`) of this rule's match starting at byte `at`, if it matches there.
     fn match_at(&self, s: &str, at: usize) -> Option<usize> {
+        if self.ruled_out(s, at) {
+            return None;
+        }
+        self.search_at(s, at)
+    }
+
+    /// [`Self::match_at`] by the regexes alone.
+    fn search_at(&self, s: &str, at: usize) -> Option<usize> {
         if let Some(behind) = &self.behind {
             // Python lookbehinds are fixed-width and these are at most two characters: the last few
             // characters decide.
@@ -172,6 +421,36 @@ impl Rule {
         } else {
             self.body.find(rest).map(|m| at + m.end())
         }
+    }
+}
+
+/// Whether a whitespace-free chunk that is not a special case is certainly one token: all ASCII letters, or
+/// all ASCII digits. By the rules in `words_tables.rs`: no prefix starts with such a character (the currency
+/// prefixes "US$", "C$" and "A$" need a `$`); a suffix ending in one needs an apostrophe ("'s") or a digit
+/// followed by a unit ("5km"), so a letters-only and a digits-only chunk both have none; every infix holds
+/// punctuation or a symbol; and a URL needs a dot. Seven chunks in ten of English web text take this path
+/// instead of a dozen regex searches.
+fn is_plain_word(chunk: &str) -> bool {
+    let bytes = chunk.as_bytes();
+    match bytes.first() {
+        Some(b) if b.is_ascii_alphabetic() => bytes.iter().all(u8::is_ascii_alphabetic),
+        Some(b) if b.is_ascii_digit() => bytes.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
+/// Whether no suffix rule can match at the end of `s`, by its last character: no suffix ends in an ASCII
+/// digit, and one ending in an ASCII letter is either "'s" / "’s" (any case of s) or a unit after a digit.
+fn cannot_end_in_suffix(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    match bytes.last() {
+        Some(b) if b.is_ascii_digit() => true,
+        Some(b) if b.is_ascii_alphabetic() => {
+            let apostrophe_s = matches!(b, b's' | b'S')
+                && (s[..s.len() - 1].ends_with('\'') || s[..s.len() - 1].ends_with('\u{2019}'));
+            !apostrophe_s && !bytes.iter().any(u8::is_ascii_digit)
+        }
+        _ => false,
     }
 }
 
@@ -193,14 +472,19 @@ pub struct EnglishTokenizer {
     prefixes: Vec<Rule>,
     /// Suffix rules without lookarounds, as one end-anchored alternation: only the leftmost start matters.
     suffix_plain: Regex,
+    /// The characters `suffix_plain` matches can end with.
+    suffix_plain_last: Option<EdgeChars>,
     suffix_behind: Vec<Rule>,
     infixes: Vec<Rule>,
     url_host: Regex,
     url_ip: Regex,
     url_private: Vec<Regex>,
-    specials: HashMap<&'static str, &'static [&'static str]>,
+    specials: TableMap<&'static str, &'static [&'static str]>,
     /// Token sequences spaCy's special-case matcher looks for, by their first token.
-    matcher: HashMap<&'static str, Vec<&'static [&'static str]>>,
+    matcher: TableMap<&'static str, Vec<&'static [&'static str]>>,
+    /// The sentencizer's punctuation, sorted for binary search, with its ASCII part as a bit set.
+    sentence_punct: Vec<char>,
+    sentence_punct_ascii: u128,
 }
 
 impl Default for EnglishTokenizer {
@@ -243,23 +527,32 @@ impl EnglishTokenizer {
                 suffix_behind.push(Rule::new((behind, body, ahead, width), true));
             }
         }
-        let suffix_plain = compile(&format!("(?:{})$", suffix_plain.join("|")));
+        let suffix_plain = suffix_plain.join("|");
+        let suffix_plain_last = EdgeChars::of(&suffix_plain, true);
+        let suffix_plain = compile(&format!("(?:{suffix_plain})$"));
         let infixes = tables::INFIXES
             .iter()
             .map(|&rule| Rule::new(rule, false))
             .collect();
 
-        let mut specials = HashMap::new();
-        let mut matcher: HashMap<&'static str, Vec<&'static [&'static str]>> = HashMap::new();
+        let mut specials = TableMap::default();
+        let mut matcher: TableMap<&'static str, Vec<&'static [&'static str]>> = TableMap::default();
         for &(key, pieces, pattern) in tables::SPECIALS {
             specials.insert(key, pieces);
             if let Some(first) = pattern.first() {
                 matcher.entry(*first).or_default().push(pattern);
             }
         }
+        let mut sentence_punct = tables::SENTENCE_PUNCT.to_vec();
+        sentence_punct.sort_unstable();
+        let sentence_punct_ascii = sentence_punct
+            .iter()
+            .filter(|c| c.is_ascii())
+            .fold(0u128, |mask, &c| mask | 1u128 << (c as u32));
         Self {
             prefixes,
             suffix_plain,
+            suffix_plain_last,
             suffix_behind,
             infixes,
             url_host: compile(tables::URL_HOST),
@@ -267,6 +560,8 @@ impl EnglishTokenizer {
             url_private: tables::URL_IP_PRIVATE.iter().map(|p| compile(p)).collect(),
             specials,
             matcher,
+            sentence_punct,
+            sentence_punct_ascii,
         }
     }
 
@@ -286,12 +581,10 @@ impl EnglishTokenizer {
         for token in self.tokens(text) {
             let mut chars = token.chars();
             let in_punct_chars = match (chars.next(), chars.next()) {
-                (Some(c), None) => tables::SENTENCE_PUNCT.contains(&c),
+                (Some(c), None) => self.is_sentence_punct(c),
                 _ => false,
             };
-            if seen_period
-                && !in_punct_chars
-                && !token.chars().all(|c| in_ranges(tables::PUNCT_CATEGORY, c))
+            if seen_period && !in_punct_chars && !token.chars().all(|c| PUNCT_CATEGORY.contains(c))
             {
                 count += 1;
                 seen_period = false;
@@ -300,6 +593,14 @@ impl EnglishTokenizer {
             }
         }
         count
+    }
+
+    fn is_sentence_punct(&self, c: char) -> bool {
+        if c.is_ascii() {
+            self.sentence_punct_ascii >> (c as u32) & 1 == 1
+        } else {
+            self.sentence_punct.binary_search(&c).is_ok()
+        }
     }
 
     /// Every token spaCy makes of `text`, whitespace tokens included, as slices of `text`.
@@ -337,6 +638,10 @@ impl EnglishTokenizer {
         let chunk = &text[lo..hi];
         if let Some(pieces) = self.specials.get(chunk) {
             self.push_special(pieces, lo, out);
+            return;
+        }
+        if is_plain_word(chunk) {
+            out.push((lo, hi));
             return;
         }
         // The affix loop of spaCy's `_split_affixes`, on byte offsets [a, b) of `text`.
@@ -410,6 +715,19 @@ impl EnglishTokenizer {
 
     /// Byte length of the prefix to split off, 0 for none.
     fn find_prefix(&self, s: &str) -> usize {
+        // Every prefix rule starts with a character other than an ASCII letter or digit, except the currency
+        // prefixes "US$", "C$" and "A$".
+        if let Some(&first) = s.as_bytes().first()
+            && first.is_ascii_alphanumeric()
+            && !matches!(first, b'U' | b'C' | b'A')
+        {
+            return 0;
+        }
+        self.match_prefix(s)
+    }
+
+    /// [`Self::find_prefix`] by the regexes alone.
+    fn match_prefix(&self, s: &str) -> usize {
         self.prefixes
             .iter()
             .find_map(|rule| rule.match_at(s, 0))
@@ -419,8 +737,25 @@ impl EnglishTokenizer {
     /// Byte length of the suffix to split off, 0 for none: Python's `search` of an end-anchored alternation
     /// finds the leftmost start, whichever rule matches there.
     fn find_suffix(&self, s: &str) -> usize {
-        let mut best = self.suffix_plain.find(s).map(|m| m.start());
+        if cannot_end_in_suffix(s) {
+            return 0;
+        }
+        self.match_suffix(s)
+    }
+
+    /// [`Self::find_suffix`] by the regexes alone.
+    fn match_suffix(&self, s: &str) -> usize {
+        let Some(last) = s.chars().next_back() else {
+            return 0;
+        };
+        let mut best = match &self.suffix_plain_last {
+            Some(ends) if !ends.contains(last) => None,
+            _ => self.suffix_plain.find(s).map(|m| m.start()),
+        };
         for rule in &self.suffix_behind {
+            if rule.last.as_ref().is_some_and(|ends| !ends.contains(last)) {
+                continue;
+            }
             let limit = best.unwrap_or(s.len());
             let first = if rule.width == 0 {
                 0
@@ -636,6 +971,123 @@ mod tests {
         );
         assert!(is_py_alpha('é') && !is_py_alpha('\u{301}') && !is_py_alpha('1'));
         assert!(is_datatrove_punctuation('.') && !is_datatrove_punctuation('a'));
+    }
+
+    /// Strings over `alphabet`, every length up to 3 and a spread of longer ones, made deterministically.
+    fn strings_over(alphabet: &[u8]) -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut level = vec![String::new()];
+        for _ in 0..3 {
+            level = level
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |&c| format!("{p}{}", c as char)))
+                .collect();
+            out.extend(level.iter().cloned());
+        }
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 4 + (state % 9) as usize;
+            let word = (0..len)
+                .map(|i| alphabet[((state >> (i * 5)) as usize) % alphabet.len()] as char)
+                .collect();
+            out.push(word);
+        }
+        out
+    }
+
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const DIGITS: &[u8] = b"0123456789";
+
+    #[test]
+    fn plain_words_are_single_tokens_by_the_regexes_too() {
+        let t = EnglishTokenizer::new();
+        for alphabet in [LETTERS, DIGITS] {
+            for w in strings_over(alphabet).iter().filter(|w| !w.is_empty()) {
+                assert!(is_plain_word(w));
+                assert_eq!(t.match_prefix(w), 0, "{w}");
+                assert_eq!(t.match_suffix(w), 0, "{w}");
+                assert!(t.find_infixes(w).iter().all(|&(a, _)| a == 0), "{w}");
+                assert!(!t.is_url(w), "{w}");
+            }
+        }
+        assert!(!is_plain_word("ab1") && !is_plain_word("") && !is_plain_word("é"));
+    }
+
+    #[test]
+    fn affix_shortcuts_agree_with_the_regexes() {
+        let t = EnglishTokenizer::new();
+        let mixed = [LETTERS, DIGITS, b"$'.,-+%".as_slice()].concat();
+        let mut words = strings_over(b"UCAus$'0k1m.");
+        words.extend(strings_over(&mixed));
+        words.extend(
+            [
+                "5km", "US$", "C$5", "A$", "it's", "IT’S", "10kg", "x2m", "'s", "5°C.", "’S",
+            ]
+            .map(String::from),
+        );
+        for w in &words {
+            assert_eq!(t.find_prefix(w), t.match_prefix(w), "prefix of {w:?}");
+            assert_eq!(t.find_suffix(w), t.match_suffix(w), "suffix of {w:?}");
+        }
+    }
+
+    #[test]
+    fn ascii_bit_sets_agree_with_their_tables() {
+        for c in (0u8..128).map(char::from) {
+            assert_eq!(is_py_space(c), in_ranges(tables::PY_SPACE, c), "{c:?}");
+            assert_eq!(is_py_alpha(c), in_ranges(tables::PY_ALPHA, c), "{c:?}");
+            assert_eq!(
+                is_datatrove_punctuation(c),
+                in_ranges(tables::DATATROVE_PUNCTUATION, c)
+            );
+            assert_eq!(
+                is_terminal_punctuation(c),
+                in_ranges(tables::DATATROVE_TERMINAL_PUNCTUATION, c)
+            );
+            assert_eq!(
+                PUNCT_CATEGORY.contains(c),
+                in_ranges(tables::PUNCT_CATEGORY, c)
+            );
+        }
+        assert!(is_py_space('\u{1f}') && is_py_space(' ') && !is_py_space('a'));
+    }
+
+    #[test]
+    fn edge_characters_come_from_the_pattern() {
+        let first = EdgeChars::of(r"(?:ab|c)d+", false).unwrap();
+        assert!(first.contains('a') && first.contains('c') && !first.contains('b'));
+        let last = EdgeChars::of(r"(?:ab|c)d+", true).unwrap();
+        assert!(last.contains('d') && !last.contains('a'));
+        assert!(EdgeChars::of(r"x?", false).is_none());
+        assert!(EdgeChars::of(r"(?:a|b*)", true).is_none());
+        let accented = EdgeChars::of(r"[é-ë]", false).unwrap();
+        assert!(accented.contains('ê') && !accented.contains('e'));
+    }
+
+    #[test]
+    fn ruling_a_rule_out_never_drops_a_match() {
+        let t = EnglishTokenizer::new();
+        let mut words = strings_over(b"a1.-$'/:,+A");
+        words.extend(
+            [
+                "5km", "US$5", "it's", "e.g.", "5°C.", "a…b", "x--y", "ab,cd", "3*4", "a/b", "«x»",
+                "10€", "α-β",
+            ]
+            .map(String::from),
+        );
+        let rules = t.prefixes.iter().chain(&t.suffix_behind).chain(&t.infixes);
+        for rule in rules {
+            for w in &words {
+                for (at, _) in w.char_indices() {
+                    if rule.ruled_out(w, at) {
+                        assert_eq!(rule.search_at(w, at), None, "{rule:?} at {at} of {w:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
