@@ -10,8 +10,8 @@
 //!    rewriter itself, which knows where each element ends even when its end tag is implied.
 //! 2. *Collect*: gather the remaining text, and separately the text inside `<article>` and `<main>`.
 //!
-//! When an `<article>` (or else a `<main>`) holds at least `min_main_words` words, it is the document;
-//! otherwise the whole pruned page is. Entities are decoded, whitespace runs become one space, blocks
+//! When an `<article>` (or else a `<main>`) holds at least `min_main_words` words and `min_main_share` of
+//! the page's words, it is the document; otherwise the whole pruned page is. Entities are decoded, whitespace runs become one space, blocks
 //! become lines.
 
 use std::borrow::Cow;
@@ -73,6 +73,9 @@ pub struct HtmlConfig {
     /// Use `<article>` / `<main>` when present and at least this many words long.
     pub prefer_main: bool,
     pub min_main_words: usize,
+    /// ... and at least this share of the pruned page's words: `<article>` is also used for teaser cards
+    /// of related stories, which must not win over an article body that sits in a plain `<div>`.
+    pub min_main_share: f64,
     /// The rewriter's memory cap per page, in bytes; a page needing more is an error, not a crash.
     pub max_parser_memory: usize,
 }
@@ -83,6 +86,7 @@ impl Default for HtmlConfig {
             skip: DEFAULT_SKIP.iter().map(|s| s.to_string()).collect(),
             prefer_main: true,
             min_main_words: 25,
+            min_main_share: 0.3,
             max_parser_memory: 64 << 20,
         }
     }
@@ -97,6 +101,12 @@ impl HtmlConfig {
                     format!("`{selector}` is not a supported CSS selector: {e}"),
                 )
             })?;
+        }
+        if !(0.0..=1.0).contains(&self.min_main_share) {
+            return Err(ConfigError::new(
+                format!("{path}.min_main_share"),
+                "must be between 0 and 1",
+            ));
         }
         if self.max_parser_memory < 1024 {
             return Err(ConfigError::new(
@@ -114,6 +124,7 @@ pub struct Extract {
     blocks: Selector,
     prefer_main: bool,
     min_main_words: usize,
+    min_main_share: f64,
     max_parser_memory: usize,
 }
 
@@ -136,6 +147,7 @@ impl Extract {
             blocks,
             prefer_main: config.prefer_main,
             min_main_words: config.min_main_words,
+            min_main_share: config.min_main_share,
             max_parser_memory: config.max_parser_memory,
         })
     }
@@ -150,15 +162,20 @@ impl Extract {
         };
         let (pruned, title) = self.prune(&html)?;
         let parts = self.collect(&pruned)?;
+        let all = finish(&parts.all);
         let chosen = if self.prefer_main {
+            let page_words = all.split_whitespace().count() as f64;
             [&parts.article, &parts.main]
                 .into_iter()
                 .map(|raw| finish(raw))
-                .find(|text| text.split_whitespace().count() >= self.min_main_words)
+                .find(|text| {
+                    let words = text.split_whitespace().count();
+                    words >= self.min_main_words && words as f64 >= self.min_main_share * page_words
+                })
         } else {
             None
         };
-        let text = chosen.unwrap_or_else(|| finish(&parts.all));
+        let text = chosen.unwrap_or(all);
         let title = title
             .map(|t| collapse_spaces(&decode(&t)))
             .filter(|t| !t.is_empty());
@@ -385,6 +402,14 @@ mod tests {
         // A short article is not trusted over the page.
         let short = "<body><p>Real content lives here.</p><article>Tiny</article></body>";
         assert_eq!(extract(short).text, "Real content lives here.\nTiny");
+    }
+
+    #[test]
+    fn teaser_cards_in_articles_do_not_win_over_the_body() {
+        let body = "<p>".to_string() + &"story ".repeat(200) + "</p>";
+        let cards = "<article>".to_string() + &"teaser ".repeat(30) + "</article>";
+        let out = extract(&format!("<body><div>{body}</div>{cards}</body>"));
+        assert!(out.text.starts_with("story story"), "{}", &out.text[..40]);
     }
 
     #[test]

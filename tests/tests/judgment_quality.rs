@@ -9,9 +9,9 @@ use tamis_tests::shared_data;
 fn html_extraction_agrees_with_readability() {
     let r = html_extraction(&shared_data("html/readability_test_pages.jsonl.gz")).unwrap();
     assert_eq!(r.pages, 130);
-    // Measured: macro P 0.878 / R 0.983 / F1 0.908; micro F1 0.937.
-    assert!(r.macro_prf.f1 >= 0.90, "macro F1 {:?}", r.macro_prf);
-    assert!(r.macro_prf.recall >= 0.97, "macro recall {:?}", r.macro_prf);
+    // Measured: macro P 0.880 / R 0.990 / F1 0.914; micro F1 0.940.
+    assert!(r.macro_prf.f1 >= 0.91, "macro F1 {:?}", r.macro_prf);
+    assert!(r.macro_prf.recall >= 0.98, "macro recall {:?}", r.macro_prf);
     assert!(r.micro_prf.f1 >= 0.93, "micro F1 {:?}", r.micro_prf);
 }
 

@@ -283,7 +283,10 @@ mod tests {
     fn too_few_sentences_keeps_the_text_under_evaluate_all() {
         let text = "Please call me back. I would like to join accounts.";
         let mut draft = Draft::new("d", text).with_evaluate_all(true);
-        C4Quality::new(&C4Config::default()).unwrap().run(&mut draft).unwrap();
+        C4Quality::new(&C4Config::default())
+            .unwrap()
+            .run(&mut draft)
+            .unwrap();
         assert_eq!(draft.first_failure().unwrap().rule, "too_few_sentences");
         assert_eq!(draft.text, text);
     }
