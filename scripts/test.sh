@@ -4,9 +4,9 @@
 # the build produces and wasmtime is compiled once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+cargo fmt --all --check
 scripts/build.sh
 # The wasmtime CLI whose `serve` runs the edge component in tests/tests/edge_http.rs.
 scripts/install-wasmtime-cli.sh
-cargo fmt --all --check
 cargo build --release -p tamis-core --target wasm32-unknown-unknown
 cargo test --workspace --release
