@@ -22,6 +22,17 @@ impl ConfigError {
     }
 }
 
+/// Checks that each named value is a share, in `0..=1`, naming `path.name` of the first that is not.
+pub(crate) fn ensure_unit_interval(path: &str, values: &[(&str, f64)]) -> Result<(), ConfigError> {
+    match values.iter().find(|(_, v)| !(0.0..=1.0).contains(v)) {
+        Some((name, v)) => Err(ConfigError::new(
+            format!("{path}.{name}"),
+            format!("expected a value in 0..=1, got {v}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A document that could not be judged at all (as opposed to one that was judged and dropped).
 #[derive(Debug, Clone, PartialEq, Error)]
 #[error("document {id}: {message}")]

@@ -26,7 +26,7 @@ use lol_html::{
 use serde::{Deserialize, Serialize};
 
 use crate::config::StepName;
-use crate::error::{ConfigError, StepError};
+use crate::error::{ConfigError, StepError, ensure_unit_interval};
 use crate::pipeline::{Draft, Step};
 
 /// Marks the start or end of a block in the pruned page.
@@ -102,12 +102,7 @@ impl HtmlConfig {
                 )
             })?;
         }
-        if !(0.0..=1.0).contains(&self.min_main_share) {
-            return Err(ConfigError::new(
-                format!("{path}.min_main_share"),
-                "must be between 0 and 1",
-            ));
-        }
+        ensure_unit_interval(path, &[("min_main_share", self.min_main_share)])?;
         if self.max_parser_memory < 1024 {
             return Err(ConfigError::new(
                 format!("{path}.max_parser_memory"),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use whatlang::{Detector, Lang};
 
 use crate::config::StepName;
-use crate::error::{ConfigError, StepError};
+use crate::error::{ConfigError, StepError, ensure_unit_interval};
 use crate::outcome::{Bound, LanguageGuess};
 use crate::pipeline::{Draft, Step};
 
@@ -48,12 +48,7 @@ impl LanguageConfig {
                 ));
             }
         }
-        if !(0.0..=1.0).contains(&self.min_confidence) {
-            return Err(ConfigError::new(
-                format!("{path}.min_confidence"),
-                "must be between 0 and 1",
-            ));
-        }
+        ensure_unit_interval(path, &[("min_confidence", self.min_confidence)])?;
         if self.max_chars == 0 {
             return Err(ConfigError::new(
                 format!("{path}.max_chars"),

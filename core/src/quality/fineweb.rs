@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::gopher_repetition::find_duplicates;
 use super::words::{EnglishTokenizer, char_len, is_terminal_punctuation, py_strip};
 use crate::config::StepName;
-use crate::error::{ConfigError, StepError};
+use crate::error::{ConfigError, StepError, ensure_unit_interval};
 use crate::outcome::Bound;
 use crate::pipeline::{Draft, Step};
 
@@ -49,18 +49,14 @@ impl Default for FinewebConfig {
 
 impl FinewebConfig {
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
-        for (name, value) in [
-            ("line_punct_thr", self.line_punct_thr),
-            ("short_line_thr", self.short_line_thr),
-            ("char_duplicates_ratio", self.char_duplicates_ratio),
-        ] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(ConfigError::new(
-                    format!("{path}.{name}"),
-                    format!("expected a ratio in 0..=1, got {value}"),
-                ));
-            }
-        }
+        ensure_unit_interval(
+            path,
+            &[
+                ("line_punct_thr", self.line_punct_thr),
+                ("short_line_thr", self.short_line_thr),
+                ("char_duplicates_ratio", self.char_duplicates_ratio),
+            ],
+        )?;
         if !(self.new_line_ratio.is_finite() && self.new_line_ratio >= 0.0) {
             return Err(ConfigError::new(
                 format!("{path}.new_line_ratio"),

@@ -11,7 +11,7 @@ use super::words::{
     EnglishTokenizer, char_len, is_datatrove_punctuation, is_py_alpha, is_py_space, py_splitlines,
 };
 use crate::config::StepName;
-use crate::error::{ConfigError, StepError};
+use crate::error::{ConfigError, StepError, ensure_unit_interval};
 use crate::outcome::Bound;
 use crate::pipeline::{Draft, Step};
 
@@ -93,20 +93,15 @@ impl GopherQualityConfig {
                 ),
             ));
         }
-        for (name, value) in [
-            ("max_symbol_word_ratio", self.max_symbol_word_ratio),
-            ("max_bullet_lines_ratio", self.max_bullet_lines_ratio),
-            ("max_ellipsis_lines_ratio", self.max_ellipsis_lines_ratio),
-            ("max_non_alpha_words_ratio", self.max_non_alpha_words_ratio),
-        ] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(ConfigError::new(
-                    format!("{path}.{name}"),
-                    format!("expected a ratio in 0..=1, got {value}"),
-                ));
-            }
-        }
-        Ok(())
+        ensure_unit_interval(
+            path,
+            &[
+                ("max_symbol_word_ratio", self.max_symbol_word_ratio),
+                ("max_bullet_lines_ratio", self.max_bullet_lines_ratio),
+                ("max_ellipsis_lines_ratio", self.max_ellipsis_lines_ratio),
+                ("max_non_alpha_words_ratio", self.max_non_alpha_words_ratio),
+            ],
+        )
     }
 }
 

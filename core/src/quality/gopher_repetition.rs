@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::words::{EnglishTokenizer, char_len, py_strip};
 use crate::config::StepName;
-use crate::error::{ConfigError, StepError};
+use crate::error::{ConfigError, StepError, ensure_unit_interval};
 use crate::outcome::Bound;
 use crate::pipeline::{Draft, Step};
 
@@ -60,19 +60,15 @@ impl Default for GopherRepetitionConfig {
 
 impl GopherRepetitionConfig {
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
-        for (name, value) in [
-            ("dup_line_frac", self.dup_line_frac),
-            ("dup_para_frac", self.dup_para_frac),
-            ("dup_line_char_frac", self.dup_line_char_frac),
-            ("dup_para_char_frac", self.dup_para_char_frac),
-        ] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(ConfigError::new(
-                    format!("{path}.{name}"),
-                    format!("expected a fraction in 0..=1, got {value}"),
-                ));
-            }
-        }
+        ensure_unit_interval(
+            path,
+            &[
+                ("dup_line_frac", self.dup_line_frac),
+                ("dup_para_frac", self.dup_para_frac),
+                ("dup_line_char_frac", self.dup_line_char_frac),
+                ("dup_para_char_frac", self.dup_para_char_frac),
+            ],
+        )?;
         for (name, list) in [
             ("top_n_grams", &self.top_n_grams),
             ("dup_n_grams", &self.dup_n_grams),

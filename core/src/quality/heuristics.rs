@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::config::StepName;
-use crate::error::{ConfigError, StepError};
+use crate::error::{ConfigError, StepError, ensure_unit_interval};
 use crate::outcome::Bound;
 use crate::pipeline::{Draft, Step};
 
@@ -44,17 +44,13 @@ impl Default for HeuristicsConfig {
 
 impl HeuristicsConfig {
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
-        for (key, value) in [
-            ("min_alnum_ratio", self.min_alnum_ratio),
-            ("max_repeated_ngram_ratio", self.max_repeated_ngram_ratio),
-        ] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(ConfigError::new(
-                    format!("{path}.{key}"),
-                    "must be between 0 and 1",
-                ));
-            }
-        }
+        ensure_unit_interval(
+            path,
+            &[
+                ("min_alnum_ratio", self.min_alnum_ratio),
+                ("max_repeated_ngram_ratio", self.max_repeated_ngram_ratio),
+            ],
+        )?;
         if self.ngram_size == 0 {
             return Err(ConfigError::new(
                 format!("{path}.ngram_size"),

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::heuristics::{avg_sentence_words, words};
 use crate::config::StepName;
-use crate::error::{ConfigError, StepError};
+use crate::error::{ConfigError, StepError, ensure_unit_interval};
 use crate::outcome::Bound;
 use crate::pipeline::{Draft, Step};
 
@@ -48,12 +48,7 @@ impl Default for ScoreConfig {
 
 impl ScoreConfig {
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
-        if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(ConfigError::new(
-                format!("{path}.threshold"),
-                "must be between 0 and 1",
-            ));
-        }
+        ensure_unit_interval(path, &[("threshold", self.threshold)])?;
         if self.target_words == 0 {
             return Err(ConfigError::new(
                 format!("{path}.target_words"),
