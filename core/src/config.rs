@@ -342,21 +342,20 @@ impl Config {
                 ));
             }
         }
-        if let Some(pii_at) = self.steps.iter().position(|s| *s == StepName::Pii) {
-            if let Some((i, later)) = self
+        if let Some(pii_at) = self.steps.iter().position(|s| *s == StepName::Pii)
+            && let Some((i, later)) = self
                 .steps
                 .iter()
                 .enumerate()
                 .skip(pii_at + 1)
                 .find(|(_, s)| s.rewrites_text())
-            {
-                return Err(ConfigError::new(
-                    format!("steps[{i}]"),
-                    format!(
-                        "`{later}` rewrites the text, so it must come before `pii` (PII spans are positions in the output text)"
-                    ),
-                ));
-            }
+        {
+            return Err(ConfigError::new(
+                format!("steps[{i}]"),
+                format!(
+                    "`{later}` rewrites the text, so it must come before `pii` (PII spans are positions in the output text)"
+                ),
+            ));
         }
         self.html.validate("html")?;
         self.normalize.validate("normalize")?;
@@ -372,13 +371,14 @@ impl Config {
                 "expected at least 1 worker, got 0",
             ));
         }
-        if let Some(engine) = &self.io.engine {
-            if engine != "wasm" && engine != "native" {
-                return Err(ConfigError::new(
-                    "io.engine",
-                    format!("expected \"wasm\" or \"native\", got {engine:?}"),
-                ));
-            }
+        if let Some(engine) = &self.io.engine
+            && engine != "wasm"
+            && engine != "native"
+        {
+            return Err(ConfigError::new(
+                "io.engine",
+                format!("expected \"wasm\" or \"native\", got {engine:?}"),
+            ));
         }
         Ok(())
     }
@@ -412,14 +412,14 @@ fn reword(message: &str) -> String {
         None => message,
     };
     for prefix in ["invalid type: ", "invalid value: "] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            if let Some((got, expected)) = rest.rsplit_once(", expected ") {
-                return format!(
-                    "expected {}, got {}",
-                    plain_expected(expected),
-                    plain_got(got)
-                );
-            }
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((got, expected)) = rest.rsplit_once(", expected ")
+        {
+            return format!(
+                "expected {}, got {}",
+                plain_expected(expected),
+                plain_got(got)
+            );
         }
     }
     message.to_string()

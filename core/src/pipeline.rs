@@ -224,10 +224,10 @@ impl Pipeline {
             draft.enter(step.name());
             let started = timing.as_ref().map(|(clock, _)| clock());
             let result = step.run(&mut draft);
-            if let (Some(started), Some((clock, nanos))) = (started, timing.as_mut()) {
-                if let Some(slot) = nanos.get_mut(i) {
-                    *slot += clock().saturating_sub(started);
-                }
+            if let (Some(started), Some((clock, nanos))) = (started, timing.as_mut())
+                && let Some(slot) = nanos.get_mut(i)
+            {
+                *slot += clock().saturating_sub(started);
             }
             result.map_err(|e| DocumentError {
                 id: doc.id.clone(),

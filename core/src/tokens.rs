@@ -28,13 +28,13 @@ pub struct TokensConfig {
 
 impl TokensConfig {
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
-        if let (Some(min), Some(max)) = (self.min_tokens, self.max_tokens) {
-            if min > max {
-                return Err(ConfigError::new(
-                    format!("{path}.min_tokens"),
-                    format!("min_tokens ({min}) is greater than max_tokens ({max})"),
-                ));
-            }
+        if let (Some(min), Some(max)) = (self.min_tokens, self.max_tokens)
+            && min > max
+        {
+            return Err(ConfigError::new(
+                format!("{path}.min_tokens"),
+                format!("min_tokens ({min}) is greater than max_tokens ({max})"),
+            ));
         }
         Ok(())
     }
@@ -87,10 +87,10 @@ impl Step for TokenCount {
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
         let count = self.count(&draft.text)?;
         draft.tokens = Some(count);
-        if let Some(min) = self.min_tokens {
-            if !draft.check("min_tokens", count as f64, Bound::AtLeast, min as f64) {
-                return Ok(());
-            }
+        if let Some(min) = self.min_tokens
+            && !draft.check("min_tokens", count as f64, Bound::AtLeast, min as f64)
+        {
+            return Ok(());
         }
         if let Some(max) = self.max_tokens {
             draft.check("max_tokens", count as f64, Bound::AtMost, max as f64);
