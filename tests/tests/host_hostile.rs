@@ -166,3 +166,75 @@ fn huge_document_memory_cap_and_time_limit() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn deeply_nested_html_is_judged_or_quarantined() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let input = dir.path().join("pages.jsonl");
+    let pages = read_jsonl(&shared_data("html/readability_test_pages.jsonl.gz"))?;
+    let depth = 200_000;
+    let nested = format!(
+        "<html><body>{}<p>deep text</p>{}</body></html>",
+        "<div><span>".repeat(depth),
+        "</span></div>".repeat(depth)
+    );
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&input)?);
+    for page in &pages[..10] {
+        writeln!(out, "{}", json!({"id": page["id"], "html": page["html"]}))?;
+    }
+    writeln!(out, "{}", json!({"id": "nested", "html": nested}))?;
+    for page in &pages[10..20] {
+        writeln!(out, "{}", json!({"id": page["id"], "html": page["html"]}))?;
+    }
+    out.flush()?;
+    drop(out);
+
+    let config = dir.path().join("pages.toml");
+    std::fs::write(
+        &config,
+        "steps = [\"html\", \"normalize\", \"gopher_quality\", \"fingerprint\"]\n[io]\nhtml_key = \"html\"\n",
+    )?;
+    let output = dir.path().join("out");
+    let args: Vec<&OsStr> = vec![
+        OsStr::new("run"),
+        config.as_os_str(),
+        OsStr::new("--input"),
+        input.as_os_str(),
+        OsStr::new("--output"),
+        output.as_os_str(),
+        OsStr::new("--quiet"),
+        OsStr::new("--engine"),
+        OsStr::new("wasm"),
+        OsStr::new("--batch-size"),
+        OsStr::new("4"),
+    ];
+    let run = tamis(&args)?;
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    ensure!(run.status.success(), "tamis run failed: {stderr}");
+    ensure!(stderr.contains("accounting ok: 21 = "), "{stderr}");
+    let part = |name: &str| -> Result<Vec<String>> {
+        let path = output.join(name).join("pages-00000.jsonl");
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        Ok(read_jsonl(&path)?
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect())
+    };
+    let (kept, dropped, errors) = (part("kept")?, part("dropped")?, part("errors")?);
+    // The nested page is either extracted (the streaming parser keeps no tree) or quarantined with a
+    // message; every real page around it is judged.
+    ensure!(
+        errors.iter().all(|id| id == "nested"),
+        "real pages failed: {errors:?}"
+    );
+    ensure!(
+        kept.len() + dropped.len() + errors.len() == 21,
+        "records lost: {} + {} + {}",
+        kept.len(),
+        dropped.len(),
+        errors.len()
+    );
+    Ok(())
+}
