@@ -331,6 +331,9 @@ fn cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("tamis"))
 }
 
+/// Deadline of instantiating and configuring one instance.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// One sandboxed instance of the core, configured and ready for batches.
 struct WasmInstance {
     engine: WasmEngine,
@@ -400,7 +403,9 @@ impl WasmInstance {
         // back, so the copy may be as large as the memory.
         store.set_hostcall_fuel(self.limits.memory_bytes);
         store.epoch_deadline_trap();
-        store.set_epoch_deadline(self.deadline_ticks());
+        // Starting an instance compiles every rule of the pipeline inside the guest: a fixed cost that no
+        // document causes, so it has its own, generous deadline rather than the batch's.
+        store.set_epoch_deadline((SETUP_TIMEOUT.as_millis() / TICK.as_millis()).max(1) as u64);
         let instance = self
             .pre
             .instantiate(&mut store)
