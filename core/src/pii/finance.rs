@@ -372,13 +372,7 @@ mod tests {
     use super::*;
 
     fn found(text: &str, f: impl Fn(&Detectors, &str, &mut Vec<Detection>)) -> Vec<&str> {
-        let d = Detectors::new().unwrap();
-        let mut out = Vec::new();
-        f(&d, text, &mut out);
-        super::super::resolve_overlaps(out)
-            .iter()
-            .map(|d| &text[d.start..d.end])
-            .collect()
+        super::super::found_with(&Detectors::new().unwrap(), text, f)
     }
 
     #[test]

@@ -361,6 +361,22 @@ fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// What one detector finds in `text` once overlaps are resolved, as the matched strings; shared by the
+/// detector modules' tests.
+#[cfg(test)]
+fn found_with<'t, D>(
+    detectors: &D,
+    text: &'t str,
+    find: impl Fn(&D, &str, &mut Vec<Detection>),
+) -> Vec<&'t str> {
+    let mut out = Vec::new();
+    find(detectors, text, &mut out);
+    resolve_overlaps(out)
+        .iter()
+        .map(|d| &text[d.start..d.end])
+        .collect()
+}
+
 /// Earliest start first, then the longest, then the kind listed first; a candidate overlapping one
 /// already kept is dropped.
 fn resolve_overlaps(mut found: Vec<Detection>) -> Vec<Detection> {
