@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The main job on the bundled sample: stage 1 draws a weighted sample of three small real sources into
-# out/RAW, stage 2 cleans, filters and scrubs it into out/CLEANED.
+# out/RAW, stage 2 cleans, filters and scrubs it into out/CLEANED, and dedup removes exact and near
+# duplicates and repeated paragraphs across all sources into out/DEDUP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
 rm -rf out
 target/release/tamis sample examples/tamis.toml
 target/release/tamis run examples/tamis.toml
+target/release/tamis dedup examples/tamis.toml
 cat <<'MSG'
 
 Done. Look at:
@@ -14,4 +16,6 @@ Done. Look at:
   out/CLEANED/<source>/dropped/   records dropped, each with its reason
   out/CLEANED/<source>/errors/    records that could not be judged (none expected here)
   out/CLEANED/stats.json          the accounting: docs in = kept + dropped + errors, per step and reason
+  out/DEDUP/<source>/kept/kept/   the cleaned records left after global dedup (cluster ids in metadata)
+  out/DEDUP/stats.json            dedup accounting, clusters and their size histogram
 MSG

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contamination::DecontaminateConfig;
+use crate::dedup::DedupConfig;
 use crate::error::ConfigError;
 use crate::fingerprint::FingerprintConfig;
 use crate::html::HtmlConfig;
@@ -205,6 +207,10 @@ pub struct Config {
     pub fingerprint: FingerprintConfig,
     pub io: IoConfig,
     pub sample: SampleConfig,
+    /// `tamis dedup`: global exact, near-duplicate and paragraph dedup.
+    pub dedup: DedupConfig,
+    /// `tamis decontaminate`: benchmark n-gram overlap.
+    pub decontaminate: DecontaminateConfig,
 }
 
 impl Default for Config {
@@ -231,6 +237,8 @@ impl Default for Config {
             fingerprint: FingerprintConfig::default(),
             io: IoConfig::default(),
             sample: SampleConfig::default(),
+            dedup: DedupConfig::default(),
+            decontaminate: DecontaminateConfig::default(),
         }
     }
 }
@@ -365,6 +373,8 @@ impl Config {
         self.tokens.validate("tokens")?;
         self.fingerprint.validate("fingerprint")?;
         self.sample.validate("sample")?;
+        self.dedup.validate("dedup")?;
+        self.decontaminate.validate("decontaminate")?;
         if self.io.workers == Some(0) {
             return Err(ConfigError::new(
                 "io.workers",

@@ -4,9 +4,16 @@
 //! or in bulk carries the very same fingerprint, and a later global dedup can compare them without the
 //! text.
 //!
-//! Both work on a *simplified* text: lower case, every character that is neither alphanumeric nor
-//! whitespace removed, whitespace runs collapsed to one space. So the exact hash already unites copies
-//! that differ only in case, punctuation or spacing, and shingles do not depend on how a quote was typed.
+//! The exact hash works on a *simplified* text: lower case, every character that is neither
+//! alphanumeric nor whitespace removed, whitespace runs collapsed to one space. So it already unites copies
+//! that differ only in case, punctuation or spacing.
+//!
+//! MinHash shingles are cut from a text normalized as datatrove's `simplify_text` with its default
+//! `TextNormConfig` (datatrove 0.10.1, `utils/text.py`): lower case, every number (digits, with at most
+//! one decimal separator and more digits) replaced by `0`, punctuation turned into spaces, whitespace
+//! collapsed, diacritics dropped. Near duplicates often differ only in numbers (page counters, dates,
+//! prices) or accents, which must not hide them; the exact hash keeps numbers, since two texts that differ
+//! in a number are not the same text.
 //!
 //! MinHash follows the usual definition (Broder 1997; the LSH banding of Leskovec et al., *Mining of
 //! Massive Datasets*, ch. 3): each word `n`-gram (shingle) is hashed to 64 bits with xxh3, and each of
@@ -101,10 +108,10 @@ impl Fingerprint {
 
     /// The hashes of a text.
     pub fn hashes(&self, text: &str) -> Hashes {
-        let simple = simplify(text);
-        let exact = format!("{:032x}", xxh3_128(simple.as_bytes()));
+        let exact = format!("{:032x}", xxh3_128(simplify(text).as_bytes()));
         let mut minhash = vec![u64::MAX; self.permutations.len()];
-        let words: Vec<&str> = simple.split(' ').filter(|w| !w.is_empty()).collect();
+        let normalized = shingle_text(text);
+        let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
         if !words.is_empty() {
             // A text shorter than one shingle is one shingle of all its words.
             let n = self.shingle_size.min(words.len());
@@ -153,6 +160,62 @@ pub fn simplify(text: &str) -> String {
             pending_space = false;
             out.extend(c.to_lowercase());
         } else if c.is_whitespace() {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+/// Characters datatrove accepts between the two digit runs of one number.
+fn is_decimal_separator(c: char) -> bool {
+    matches!(c, '.' | ',' | '،' | '٫' | '⎖' | '⎗' | '⎘')
+}
+
+/// The text shingles are cut from (see the module comment): words of lower-case letters without
+/// diacritics, numbers as `0`, single spaces. Rust has no test for the `Nd` category alone, so every
+/// numeric character counts as a digit (superscripts and vulgar fractions too).
+pub fn shingle_text(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let lower = text.to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    let mut pending_space = false;
+    let mut chars = lower.chars().peekable();
+    let push_word_char = |out: &mut String, pending: &mut bool, c: char| {
+        if *pending && !out.is_empty() {
+            out.push(' ');
+        }
+        *pending = false;
+        out.push(c);
+    };
+    while let Some(c) = chars.next() {
+        if c.is_numeric() {
+            while chars.peek().is_some_and(|d| d.is_numeric()) {
+                chars.next();
+            }
+            // One separator followed by digits belongs to the number: 3.14 and 1,5 are one `0`.
+            if chars.peek().copied().is_some_and(is_decimal_separator) {
+                let mut ahead = chars.clone();
+                ahead.next();
+                if ahead.peek().is_some_and(|d| d.is_numeric()) {
+                    chars.next();
+                    while chars.peek().is_some_and(|d| d.is_numeric()) {
+                        chars.next();
+                    }
+                }
+            }
+            push_word_char(&mut out, &mut pending_space, '0');
+        } else if c.is_alphanumeric() {
+            if c.is_ascii() {
+                push_word_char(&mut out, &mut pending_space, c);
+            } else {
+                for d in std::iter::once(c).nfd().filter(|d| !is_combining_mark(*d)) {
+                    push_word_char(&mut out, &mut pending_space, d);
+                }
+            }
+        } else if is_combining_mark(c) {
+            // A mark after its base letter (already decomposed text): dropped like a diacritic.
+        } else {
             pending_space = true;
         }
     }
@@ -211,6 +274,26 @@ mod tests {
         assert_eq!(a.exact, b.exact);
         assert_ne!(a.exact, f.hashes("hello world how are we").exact);
         assert_eq!(a.exact.len(), 32);
+    }
+
+    #[test]
+    fn shingles_ignore_numbers_accents_and_punctuation_like_datatrove() {
+        assert_eq!(
+            shingle_text("Café No. 42, opened 3.5 years ago (1,000,000 visits)!"),
+            "cafe no 0 opened 0 years ago 0 0 visits"
+        );
+        assert_eq!(shingle_text("don't  Stop"), "don t stop");
+        assert_eq!(shingle_text("Ελληνικά ٣٤"), "ελληνικα 0");
+        let f = fp();
+        assert_eq!(
+            f.hashes("Page 1 of the café menu, updated 2019").minhash,
+            f.hashes("page 27 of the cafe menu updated 2024").minhash
+        );
+        assert_ne!(
+            f.hashes("Page 1 of the café menu").exact,
+            f.hashes("Page 2 of the café menu").exact,
+            "the exact hash keeps numbers"
+        );
     }
 
     #[test]

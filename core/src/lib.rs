@@ -15,6 +15,8 @@
 //! ```
 
 pub mod config;
+pub mod contamination;
+pub mod dedup;
 pub mod error;
 pub mod fingerprint;
 pub mod html;

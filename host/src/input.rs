@@ -125,11 +125,16 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
             });
         } else if spec.contains(['*', '?', '[']) {
             let mut matched = 0;
+            let base = glob_base(spec);
             for entry in glob::glob(spec).with_context(|| format!("input glob {spec}"))? {
                 let path = entry?;
                 if let (true, Some(format)) = (path.is_file(), InputFormat::of(&path)) {
-                    let relative =
-                        PathBuf::from(path.file_name().context("input without a file name")?);
+                    // Relative to the glob's fixed prefix, so `CLEANED/*/kept/*.jsonl.gz` keeps the
+                    // folder that tells same-named files apart.
+                    let relative = match path.strip_prefix(&base) {
+                        Ok(r) if !r.as_os_str().is_empty() => r.to_path_buf(),
+                        _ => PathBuf::from(path.file_name().context("input without a file name")?),
+                    };
                     files.push(InputFile {
                         size: path.metadata()?.len(),
                         path,
@@ -167,6 +172,22 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
         }
     }
     Ok(files)
+}
+
+/// The folder a glob starts from: its leading components without a wildcard.
+fn glob_base(spec: &str) -> PathBuf {
+    let mut base = PathBuf::new();
+    for component in Path::new(spec).components() {
+        if component
+            .as_os_str()
+            .to_string_lossy()
+            .contains(['*', '?', '['])
+        {
+            break;
+        }
+        base.push(component);
+    }
+    base
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
@@ -376,5 +397,34 @@ impl Iterator for ParquetRecords {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_keep_the_folders_after_their_fixed_prefix() {
+        assert_eq!(
+            glob_base("out/CLEANED/*/kept/*.jsonl.gz"),
+            PathBuf::from("out/CLEANED")
+        );
+        assert_eq!(glob_base("*.jsonl"), PathBuf::new());
+        let dir = tempfile::tempdir().unwrap();
+        for source in ["a", "b"] {
+            let kept = dir.path().join(source).join("kept");
+            std::fs::create_dir_all(&kept).unwrap();
+            std::fs::write(kept.join("x.jsonl"), "{}\n").unwrap();
+        }
+        let files = discover(&[format!("{}/*/kept/*.jsonl", dir.path().display())]).unwrap();
+        let relative: Vec<PathBuf> = files.iter().map(|f| f.relative.clone()).collect();
+        assert_eq!(
+            relative,
+            [
+                PathBuf::from("a/kept/x.jsonl"),
+                PathBuf::from("b/kept/x.jsonl")
+            ]
+        );
     }
 }

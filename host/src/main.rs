@@ -3,6 +3,8 @@
 //! account of where every input record went.
 
 mod bench;
+mod decontaminate;
+mod dedup;
 mod engine;
 mod input;
 mod output;
@@ -40,8 +42,57 @@ enum Command {
     Sample(SampleArgs),
     /// Measure native and wasm throughput on the same input, with 1 and all workers.
     Bench(BenchArgs),
+    /// Remove exact, near-duplicate and repeated-paragraph content across every input file, in stages
+    /// (signatures, buckets, clusters, filter) that can run as separate tasks.
+    Dedup(DedupArgs),
+    /// Drop or flag documents that share word n-grams with benchmark items.
+    Decontaminate(DecontaminateArgs),
     /// Check a config and print it with every default filled in.
     Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct DedupArgs {
+    /// Config file; its [dedup] and [fingerprint] sections shape the job.
+    config: PathBuf,
+    /// Input files, directories or globs (overrides io.input).
+    #[arg(long, num_args = 1..)]
+    input: Vec<String>,
+    /// Output directory (overrides dedup.output).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Which stage to run; `all` runs them in order.
+    #[arg(long, value_enum, default_value = "all")]
+    stage: dedup::Stage,
+    /// This task's share, `i/N`: input files (signatures, filter) or partitions (buckets) numbered i mod N.
+    #[arg(long, value_parser = dedup::Shard::parse)]
+    shard: Option<dedup::Shard>,
+    /// Worker threads (overrides io.workers; default: all cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct DecontaminateArgs {
+    /// Config file with a [decontaminate] section naming the benchmarks.
+    config: PathBuf,
+    /// Input files, directories or globs (overrides io.input).
+    #[arg(long, num_args = 1..)]
+    input: Vec<String>,
+    /// Output directory (overrides decontaminate.output).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Worker threads (overrides io.workers; default: all cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -137,6 +188,8 @@ fn real_main() -> Result<std::process::ExitCode> {
         Command::Run(args) => cmd_run(args),
         Command::Sample(args) => cmd_sample(args),
         Command::Bench(args) => cmd_bench(args),
+        Command::Dedup(args) => cmd_dedup(args),
+        Command::Decontaminate(args) => cmd_decontaminate(args),
         Command::Check(args) => {
             let (config, _) = load_config(&args.config)?;
             let format = ConfigFormat::parse_name(&args.format).ok_or_else(|| {
@@ -231,17 +284,25 @@ fn default_workers() -> usize {
 }
 
 fn resolve_inputs(cli: &[String], config: &Config, config_path: &Path) -> Result<Vec<String>> {
+    resolve_inputs_from(cli, &config.io.input, "io.input", config_path)
+}
+
+/// Inputs from the command line, else from the config (relative to the config file's folder).
+fn resolve_inputs_from(
+    cli: &[String],
+    configured: &[String],
+    key: &str,
+    config_path: &Path,
+) -> Result<Vec<String>> {
     if !cli.is_empty() {
         return Ok(cli.to_vec());
     }
-    if config.io.input.is_empty() {
-        bail!("no input: give --input PATH... or set io.input in the config");
+    if configured.is_empty() {
+        bail!("no input: give --input PATH... or set {key} in the config");
     }
     // Paths in a config are relative to the config file's folder.
     let base = config_path.parent().unwrap_or(Path::new("."));
-    Ok(config
-        .io
-        .input
+    Ok(configured
         .iter()
         .map(|p| base.join(p).display().to_string())
         .collect())
@@ -299,6 +360,186 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         report.stats.errors,
         report.shards_written,
         report.shards_skipped,
+        output.display()
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn fields_of(config: &Config) -> record::Fields {
+    record::Fields {
+        id: config.io.id_key.clone(),
+        text: config.io.text_key.clone(),
+        html: config.io.html_key.clone(),
+        url: config.io.url_key.clone(),
+    }
+}
+
+fn workers_of(cli: Option<usize>, config: &Config) -> Result<usize> {
+    let workers = cli.or(config.io.workers).unwrap_or_else(default_workers);
+    if workers == 0 {
+        bail!("--workers: expected at least 1");
+    }
+    Ok(workers)
+}
+
+fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
+    let (config, _) = load_config(&args.config)?;
+    let inputs = input::discover(&match config.dedup.input.is_empty() {
+        true => resolve_inputs(&args.input, &config, &args.config)?,
+        false => resolve_inputs_from(
+            &args.input,
+            &config.dedup.input,
+            "dedup.input",
+            &args.config,
+        )?,
+    })?;
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| base.join(&config.dedup.output));
+    let work = match &config.dedup.work_dir {
+        Some(w) => base.join(w),
+        None => output.join(".work"),
+    };
+    if inputs.len() as u64 >= 1 << (64 - dedup::POSITION_BITS) {
+        bail!("too many input files for one dedup: {}", inputs.len());
+    }
+    if args.batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    let workers = workers_of(args.workers, &config)?;
+    // The core computes the fingerprints with a pipeline of its own: normalize, [quality_score,]
+    // fingerprint.
+    let signature = dedup::signature_config(&config);
+    let source = (
+        signature
+            .render(ConfigFormat::Json)
+            .map_err(|e| anyhow!("{e}"))?,
+        ConfigFormat::Json,
+    );
+    let factory = engine_factory(
+        &signature,
+        &args.config,
+        &source,
+        &args.engine,
+        args.engine.engine,
+    )?;
+    let plan = dedup::DedupPlan {
+        inputs,
+        output: output.clone(),
+        work,
+        workers,
+        batch_size: args.batch_size,
+        shard: args.shard.unwrap_or(dedup::Shard::ALL),
+        quiet: args.quiet,
+    };
+    if !args.quiet {
+        eprintln!(
+            "tamis dedup: {} input files, {} workers, engine {}, stage {}, output {}",
+            plan.inputs.len(),
+            workers,
+            factory.kind().as_str(),
+            format!("{:?}", args.stage).to_lowercase(),
+            output.display()
+        );
+    }
+    let stages = dedup::dedup(&config, &fields_of(&config), &factory, &plan, args.stage)?;
+    eprintln!(
+        "{:<11} {:>9} {:>10} {:>9} {:>9}",
+        "stage", "docs", "MB", "seconds", "MB/s"
+    );
+    let mut by_stage: Vec<(String, u64, u64, f64)> = Vec::new();
+    for s in &stages {
+        match by_stage.iter_mut().find(|(name, ..)| *name == s.stage) {
+            Some(row) => {
+                row.1 += s.docs;
+                row.2 += s.bytes;
+                row.3 += s.seconds;
+            }
+            None => by_stage.push((s.stage.clone(), s.docs, s.bytes, s.seconds)),
+        }
+    }
+    for (name, docs, bytes, seconds) in by_stage {
+        eprintln!(
+            "{name:<11} {docs:>9} {:>10.2} {seconds:>9.2} {:>9.1}",
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / seconds.max(1e-9)
+        );
+    }
+    if let Some(peak) = bench::peak_memory_bytes() {
+        eprintln!(
+            "peak memory (resident, whole process): {:.1} MiB",
+            peak as f64 / (1 << 20) as f64
+        );
+    }
+    let stats = output.join("stats.json");
+    if stats.is_file() {
+        let totals: dedup::Totals = serde_json::from_str(&std::fs::read_to_string(&stats)?)?;
+        let c = &totals.counts;
+        let reasons: Vec<String> = c
+            .dropped_by_reason
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        eprintln!(
+            "accounting ok: {} = {} kept + {} dropped{} + {} errors; results in {}",
+            c.docs_in,
+            c.kept,
+            c.dropped,
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", reasons.join(", "))
+            },
+            c.errors,
+            output.display()
+        );
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> {
+    let (config, _) = load_config(&args.config)?;
+    let inputs = input::discover(&match config.decontaminate.input.is_empty() {
+        true => resolve_inputs(&args.input, &config, &args.config)?,
+        false => resolve_inputs_from(
+            &args.input,
+            &config.decontaminate.input,
+            "decontaminate.input",
+            &args.config,
+        )?,
+    })?;
+    let base = args.config.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| base.join(&config.decontaminate.output));
+    let workers = workers_of(args.workers, &config)?;
+    let report = decontaminate::decontaminate(
+        &config,
+        &fields_of(&config),
+        &decontaminate::Plan {
+            inputs,
+            output: output.clone(),
+            base,
+            workers,
+            quiet: args.quiet,
+        },
+    )?;
+    eprintln!(
+        "accounting ok: {} = {} kept + {} dropped + {} errors; {} contaminated ({}); results in {}",
+        report.docs_in,
+        report.kept,
+        report.dropped,
+        report.errors,
+        report.contaminated,
+        report
+            .by_benchmark
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         output.display()
     );
     Ok(std::process::ExitCode::SUCCESS)

@@ -60,11 +60,11 @@ pub fn word_prf(candidate: &str, reference: &str) -> Prf {
     }
     let mut hits = 0usize;
     for w in &cand {
-        if let Some(n) = bag.get_mut(w.as_str()) {
-            if *n > 0 {
-                *n -= 1;
-                hits += 1;
-            }
+        if let Some(n) = bag.get_mut(w.as_str())
+            && *n > 0
+        {
+            *n -= 1;
+            hits += 1;
         }
     }
     Prf::from_counts(hits as f64, cand.len() as f64, refw.len() as f64)

@@ -3,6 +3,7 @@
 //! The real corpora live in `shared/data/` beside the repository (see its MANIFEST.md); the variable
 //! `TAMIS_SHARED_DATA` points elsewhere when needed.
 
+pub mod dedup_eval;
 pub mod edge;
 pub mod eval;
 
@@ -154,7 +155,7 @@ pub fn output_files(dir: &Path) -> Result<std::collections::BTreeMap<String, Vec
                 .strip_prefix(root)?
                 .to_string_lossy()
                 .replace('\\', "/");
-            if relative == ".tamis" || relative == "stats.json" {
+            if relative == ".tamis" || relative == ".work" || relative == "stats.json" {
                 continue;
             }
             if path.is_dir() {
