@@ -528,18 +528,25 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
         },
     )?;
     eprintln!(
-        "accounting ok: {} = {} kept + {} dropped + {} errors; {} contaminated ({}); results in {}",
+        "accounting ok: {} = {} kept + {} dropped + {} errors; {} contaminated{}; results in {}",
         report.docs_in,
         report.kept,
         report.dropped,
         report.errors,
         report.contaminated,
-        report
-            .by_benchmark
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        if report.by_benchmark.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                report
+                    .by_benchmark
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
         output.display()
     );
     Ok(std::process::ExitCode::SUCCESS)
