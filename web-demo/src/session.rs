@@ -100,6 +100,10 @@ pub struct Judged {
     pub bytes: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// The reason of a drop as one line (`gopher_quality / gopher_short_doc / 19 < 50`), written by the
+    /// core as the host writes it, so the page does not format numbers its own way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_text: Option<String>,
     /// The `pii` spans of the outcome as `[start, end]` in UTF-16 code units, which is how JavaScript
     /// strings count; the outcome itself keeps the core's UTF-8 byte ranges.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -122,6 +126,7 @@ impl Judged {
                 id: Some(id),
                 bytes,
                 pii_utf16: utf16_ranges(&outcome.text, &outcome.pii),
+                reason_text: outcome.reason.as_ref().map(|r| r.describe()),
                 outcome: Some(outcome),
                 error: None,
             },
@@ -135,6 +140,7 @@ impl Judged {
             id,
             bytes,
             outcome: None,
+            reason_text: None,
             pii_utf16: Vec::new(),
             error: Some(error),
         }
@@ -399,6 +405,10 @@ mod tests {
         assert_eq!(outcome.title.as_deref(), Some("T"));
         assert_eq!(outcome.text, "Hello there.");
         assert_eq!(outcome.verdict, Verdict::Drop);
+        assert_eq!(
+            judged.reason_text.unwrap(),
+            outcome.reason.unwrap().describe()
+        );
     }
 
     #[test]
