@@ -18,10 +18,10 @@ mkdir -p "$dist/pkg"
     "$target_dir/wasm32-unknown-unknown/web/tamis_web.wasm"
 # -O3 rather than -Oz: the module is well under its 1.5 MB (gzipped) budget either way, and the page's
 # promise is speed (1 MB of text judged in a few hundred milliseconds). The features are the ones rustc
-# enables by default for wasm32-unknown-unknown.
+# enables by default for wasm32-unknown-unknown, and simd128 (.cargo/config.toml).
 web-demo/node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
     "$dist/pkg/tamis_web_bg.wasm" -o "$dist/pkg/tamis_web_bg.wasm"
 cp web-demo/www/* "$dist/"
 wasm_bytes=$(wc -c <"$dist/pkg/tamis_web_bg.wasm")

@@ -8,6 +8,13 @@ use wasm_bindgen::prelude::*;
 
 use crate::session::{self, Session, WebError};
 
+#[wasm_bindgen]
+extern "C" {
+    /// The page's monotonic clock, in milliseconds; lent to the core for step timings.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
 fn to_js(error: WebError) -> JsValue {
     JsValue::from_str(&error.to_json())
 }
@@ -59,10 +66,16 @@ impl Demo {
         to_json(&self.session.judge(id, input, is_html))
     }
 
-    /// Judges the records of a piece of a JSONL file; returns a JSON array of `Judged`.
+    /// Judges the records of a piece of a JSONL file; returns the JSON of a `JudgedPiece` (the records
+    /// and the time each step took, by `performance.now()`).
     #[wasm_bindgen(js_name = judgeJsonl)]
     pub fn judge_jsonl(&self, text: &str, source: &str, first_line: u32) -> String {
-        to_json(&self.session.judge_jsonl(text, source, u64::from(first_line)))
+        let clock = || (performance_now() * 1e6) as u64;
+        to_json(
+            &self
+                .session
+                .judge_jsonl_timed(text, source, u64::from(first_line), &clock),
+        )
     }
 }
 

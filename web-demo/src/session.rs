@@ -222,7 +222,22 @@ impl Session {
     /// number of the piece's first line, so a file can be judged piece by piece. Lines are split on `\n`
     /// only, because JSON allows U+2028/U+2029 unescaped inside strings; blank lines are skipped.
     pub fn judge_jsonl(&self, text: &str, source: &str, first_line: u64) -> Vec<Judged> {
-        text.split('\n')
+        self.judge_jsonl_timed(text, source, first_line, &|| 0).records
+    }
+
+    /// [`Session::judge_jsonl`], also adding up the time each step took, by the page's clock (`clock`
+    /// returns nanoseconds; the core reads none of its own), so the page can show where the time goes.
+    pub fn judge_jsonl_timed(
+        &self,
+        text: &str,
+        source: &str,
+        first_line: u64,
+        clock: &dyn Fn() -> u64,
+    ) -> JudgedPiece {
+        let steps = self.config().steps.clone();
+        let mut step_nanos = vec![0u64; steps.len()];
+        let records = text
+            .split('\n')
             .enumerate()
             .filter(|(_, line)| !line.trim().is_empty())
             .map(|(i, line)| {
@@ -231,13 +246,29 @@ impl Session {
                     Ok(doc) => {
                         let bytes = doc.text.as_ref().or(doc.html.as_ref()).map_or(0, String::len);
                         let id = doc.id.clone();
-                        Judged::from_result(Some(number), bytes, id, self.pipeline.process(&doc))
+                        let result = self.pipeline.process_timed(&doc, clock, &mut step_nanos);
+                        Judged::from_result(Some(number), bytes, id, result)
                     }
                     Err((id, message)) => Judged::failed(Some(number), id, line.len(), message),
                 }
             })
-            .collect()
+            .collect();
+        JudgedPiece {
+            records,
+            steps: steps.iter().map(|s| s.as_str()).collect(),
+            step_nanos,
+        }
     }
+}
+
+/// The records of a piece of a file, and the time each configured step took over all of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JudgedPiece {
+    pub records: Vec<Judged>,
+    /// The configured steps, in order.
+    pub steps: Vec<&'static str>,
+    /// Nanoseconds spent in each step, by the clock the page lent.
+    pub step_nanos: Vec<u64>,
 }
 
 /// One JSONL record as a document, or the id (when known) and what is wrong with it.
@@ -479,6 +510,23 @@ mod tests {
         assert_eq!(judged[4].id.as_deref(), Some("b"));
         assert!(judged[4].error.is_some());
         assert!(judged[5].error.as_ref().unwrap().contains("no text field"));
+    }
+
+    #[test]
+    fn step_times_come_from_the_lent_clock() {
+        let session = Session::new();
+        let ticks = std::cell::Cell::new(0u64);
+        let clock = || {
+            ticks.set(ticks.get() + 1);
+            ticks.get()
+        };
+        let text = "{\"id\": \"a\", \"text\": \"Hello.\"}\n{\"id\": \"b\", \"text\": \"Hi.\"}\n";
+        let piece = session.judge_jsonl_timed(text, "t", 1, &clock);
+        assert_eq!(piece.records, session.judge_jsonl(text, "t", 1));
+        assert_eq!(piece.steps.len(), session.config().steps.len());
+        assert_eq!(piece.step_nanos.len(), piece.steps.len());
+        // evaluate_all: every step runs on both documents, one tick each.
+        assert!(piece.step_nanos.iter().all(|&n| n == 2), "{piece:?}");
     }
 
     #[test]

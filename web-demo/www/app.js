@@ -20,6 +20,7 @@ const state = {
   file: null, // {name, text}
   results: null, // judged records of the file: [{judged, raw}]
   fileTiming: null,
+  stepNanos: null, // time per step over the file
   current: null, // the document on show: {judged, raw}
 };
 
@@ -458,6 +459,7 @@ async function judgeFile() {
   let line = 1;
   let at = 0;
   let spent = 0;
+  const stepNanos = new Map();
   while (at < text.length) {
     let end = Math.min(text.length, at + FILE_CHUNK_BYTES);
     if (end < text.length) {
@@ -468,7 +470,9 @@ async function judgeFile() {
     const t0 = performance.now();
     const raw = state.demo.judgeJsonl(piece, name, line);
     spent += performance.now() - t0;
-    for (const judged of JSON.parse(raw)) results.push({ judged, raw: JSON.stringify(judged) });
+    const judgedPiece = JSON.parse(raw);
+    for (const judged of judgedPiece.records) results.push({ judged, raw: JSON.stringify(judged) });
+    judgedPiece.steps.forEach((step, i) => stepNanos.set(step, (stepNanos.get(step) ?? 0) + judgedPiece.step_nanos[i]));
     line += countLines(piece);
     at = end;
     setStatus(`Judging ${name}: ${results.length} documents…`);
@@ -477,6 +481,7 @@ async function judgeFile() {
   }
   state.results = results;
   state.fileTiming = spent;
+  state.stepNanos = stepNanos;
   showFile();
 }
 
@@ -513,6 +518,9 @@ function showFile() {
       ['dropped', counts.drop],
       ['errors', counts.error],
     ].flatMap(([k, v]) => [el('dt', k), el('dd', String(v), 'total-' + k)]),
+  );
+  $('step-times').replaceChildren(
+    ...[...state.stepNanos].map(([step, ns]) => el('li', `${step} ${(ns / 1e6).toFixed(0)} ms`)),
   );
   drawChart([...reasons].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
   drawTable();
