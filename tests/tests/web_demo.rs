@@ -41,7 +41,12 @@ struct Prerequisites {
 fn prerequisites() -> Result<Prerequisites> {
     let demo = repo_root().join("web-demo");
     let dist = demo.join("dist");
-    for file in ["index.html", "app.js", "pkg/tamis_web.js", "pkg/tamis_web_bg.wasm"] {
+    for file in [
+        "index.html",
+        "app.js",
+        "pkg/tamis_web.js",
+        "pkg/tamis_web_bg.wasm",
+    ] {
         ensure!(
             dist.join(file).is_file(),
             "{} is missing: build the demo first with scripts/build-web.sh",
@@ -216,14 +221,17 @@ fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let page: Value = serde_json::from_str(&std::fs::read_to_string(
-        artifacts.join("result.json"),
-    )?)?;
+    let page: Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("result.json"))?)?;
     eprintln!("web demo ({}):", page["browser"]);
     for b in page["bench"].as_array().context("bench")? {
         eprintln!(
-            "  {} bytes of text+JSON, {}: median {:.0} ms",
-            b["bytes"], b["name"], b["median_ms"]
+            "  {bench_bytes} bytes of text ({} of JSONL), {}: median {:.0} ms (min {:.0}, max {:.0})",
+            b["bytes"],
+            b["name"].as_str().unwrap_or_default(),
+            b["median_ms"].as_f64().unwrap_or(f64::NAN),
+            b["min_ms"].as_f64().unwrap_or(f64::NAN),
+            b["max_ms"].as_f64().unwrap_or(f64::NAN),
         );
     }
     ensure!(
@@ -244,7 +252,10 @@ fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
         error.starts_with("quality.gopher.min_doc_words: expected integer"),
         "bad value error: {error:?}"
     );
-    ensure!(bad["invalid"] == "true" && bad["raw_unchanged"] == true, "{bad}");
+    ensure!(
+        bad["invalid"] == "true" && bad["raw_unchanged"] == true,
+        "{bad}"
+    );
 
     // The exported configs: what the page holds, and accepted by `tamis` unchanged.
     let expected = expected_config()?;
@@ -275,7 +286,9 @@ fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
     let judged: Value = serde_json::from_str(after["raw"].as_str().context("raw")?)?;
     let outcome = &judged["outcome"];
     let field = |v: &Value, key: &str| v.get(key).cloned().unwrap_or(Value::Null);
-    for key in ["verdict", "checks", "pii", "language", "scores", "hashes", "tokens"] {
+    for key in [
+        "verdict", "checks", "pii", "language", "scores", "hashes", "tokens",
+    ] {
         ensure!(
             field(outcome, key) == field(annotation, key),
             "{key} differs: page {} vs host {}",
@@ -294,11 +307,18 @@ fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
         annotation["reason"]
     );
     let shown_verdict = if part == "kept" { "kept" } else { "dropped" };
-    ensure!(after["verdict"] == shown_verdict, "verdict {}", after["verdict"]);
+    ensure!(
+        after["verdict"] == shown_verdict,
+        "verdict {}",
+        after["verdict"]
+    );
     let text = after["text"].as_str().context("shown text")?;
     ensure!(outcome["text"] == text, "the page shows another text");
     if part == "kept" {
-        ensure!(record["text"] == text, "cleaned text differs from the host's");
+        ensure!(
+            record["text"] == text,
+            "cleaned text differs from the host's"
+        );
     }
     // Highlights: the marks, at their UTF-16 positions in the shown text, are the host's byte spans.
     let marks = after["marks"].as_array().context("marks")?;

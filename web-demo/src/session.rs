@@ -214,7 +214,12 @@ impl Session {
         } else {
             Document::text(id, input)
         };
-        Judged::from_result(None, input.len(), id.to_string(), self.pipeline.process(&doc))
+        Judged::from_result(
+            None,
+            input.len(),
+            id.to_string(),
+            self.pipeline.process(&doc),
+        )
     }
 
     /// Judges every record of a piece of a JSONL file. Records are read as the bulk host reads them (the
@@ -222,7 +227,8 @@ impl Session {
     /// number of the piece's first line, so a file can be judged piece by piece. Lines are split on `\n`
     /// only, because JSON allows U+2028/U+2029 unescaped inside strings; blank lines are skipped.
     pub fn judge_jsonl(&self, text: &str, source: &str, first_line: u64) -> Vec<Judged> {
-        self.judge_jsonl_timed(text, source, first_line, &|| 0).records
+        self.judge_jsonl_timed(text, source, first_line, &|| 0)
+            .records
     }
 
     /// [`Session::judge_jsonl`], also adding up the time each step took, by the page's clock (`clock`
@@ -244,7 +250,11 @@ impl Session {
                 let number = first_line + i as u64;
                 match read_record(line, self.config(), source, number) {
                     Ok(doc) => {
-                        let bytes = doc.text.as_ref().or(doc.html.as_ref()).map_or(0, String::len);
+                        let bytes = doc
+                            .text
+                            .as_ref()
+                            .or(doc.html.as_ref())
+                            .map_or(0, String::len);
                         let id = doc.id.clone();
                         let result = self.pipeline.process_timed(&doc, clock, &mut step_nanos);
                         Judged::from_result(Some(number), bytes, id, result)
@@ -366,7 +376,8 @@ mod tests {
     use tamis_core::Verdict;
 
     /// A synthetic PII sentence in the style of the Presidio sample, with non-ASCII text before the spans.
-    const PII_TEXT: &str = "Zoë Müller — 电话 call 212-555-0199 or write to zoe.muller@example.com 🙂 today.";
+    const PII_TEXT: &str =
+        "Zoë Müller — 电话 call 212-555-0199 or write to zoe.muller@example.com 🙂 today.";
 
     fn short_doc_config() -> &'static str {
         "steps = [\"normalize\", \"pii\", \"gopher_quality\"]\nevaluate_all = true\n[quality.gopher]\nmin_doc_words = 3\n"
@@ -454,7 +465,12 @@ mod tests {
         assert_eq!(err.path(), "quality.gopher.min_doc_words");
         let json: Value = serde_json::from_str(&err.to_json()).unwrap();
         assert_eq!(json["path"], "quality.gopher.min_doc_words");
-        assert!(json["message"].as_str().unwrap().contains("expected integer"));
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("expected integer")
+        );
         assert_eq!(session.config(), &page_default_config());
         assert!(matches!(parse_format("ini"), Err(WebError::Format(_))));
     }
@@ -506,7 +522,13 @@ mod tests {
         assert!(judged[0].outcome.is_some());
         assert_eq!(judged[1].id.as_deref(), Some("7"));
         assert_eq!(judged[2].id.as_deref(), Some("dev.jsonl:13"));
-        assert!(judged[3].error.as_ref().unwrap().starts_with("invalid JSON"));
+        assert!(
+            judged[3]
+                .error
+                .as_ref()
+                .unwrap()
+                .starts_with("invalid JSON")
+        );
         assert_eq!(judged[4].id.as_deref(), Some("b"));
         assert!(judged[4].error.is_some());
         assert!(judged[5].error.as_ref().unwrap().contains("no text field"));

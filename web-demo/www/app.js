@@ -536,7 +536,8 @@ function drawChart(entries) {
   }
   const ns = 'http://www.w3.org/2000/svg';
   const rowH = 22;
-  const labelW = 330;
+  // Room for the longest reason in the chart's 12px monospace font (about 7.3px a character).
+  const labelW = Math.max(120, Math.max(...entries.map(([r]) => r.length)) * 7.4 + 12);
   const barW = 260;
   const max = Math.max(...entries.map(([, n]) => n));
   const svg = document.createElementNS(ns, 'svg');
@@ -626,6 +627,7 @@ function wire() {
   $('copy-toml').addEventListener('click', () => exportConfig('toml', false));
   $('copy-yaml').addEventListener('click', () => exportConfig('yaml', false));
   $('reset-config').addEventListener('click', () => {
+    state.demo.free();
     state.demo = new Demo();
     adoptConfig();
     setStatus('Config reset to the defaults.');
