@@ -5,7 +5,8 @@
 //! threshold, exports the config as TOML and YAML and imports it back, opens the gzipped web development
 //! set, and times about 1 MB of real web text. This test then runs `tamis run --engine native` with the
 //! config the page exported, on the same document and file, and requires the page to have shown the same
-//! verdicts, reasons, checks and highlighted spans.
+//! verdicts, reasons, checks and highlighted spans; `tamis check` and the edge's config reader must
+//! accept the exported files unchanged.
 //!
 //! Its prerequisites are built by `scripts/build-web.sh` and `scripts/setup-browser.sh` (both run by
 //! `scripts/test.sh`); when one is missing the test fails and says which script to run. Screenshots and
@@ -270,6 +271,17 @@ fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
             "{key} is not the page's config:\n{text}"
         );
         tamis(&["check".as_ref(), path.as_os_str()])?;
+        // The edge reads its config from TAMIS_CONFIG, inline TOML or JSON.
+        if format == ConfigFormat::Toml {
+            let edge = tamis_edge::settings::Settings::from_lookup(|name| {
+                (name == tamis_edge::settings::CONFIG_VAR).then(|| text.clone())
+            });
+            ensure!(
+                edge.config.as_ref().is_ok_and(|c| *c == expected),
+                "the edge refuses or misreads the exported TOML: {:?}",
+                edge.config.err()
+            );
+        }
     }
     ensure!(page["import_round_trip"] == true, "import did not restore");
     let config = PathBuf::from(page["exported_toml"].as_str().unwrap_or_default());
