@@ -60,6 +60,13 @@ impl Demo {
         self.session.render(format).map_err(to_js)
     }
 
+    /// The config as JSON with every option present (`null` for those without a default), for the page
+    /// to build its inputs from.
+    #[wasm_bindgen(js_name = pageConfig)]
+    pub fn page_config(&self) -> String {
+        self.session.page_config_json()
+    }
+
     /// Judges one pasted document; returns the JSON of a `Judged`.
     #[wasm_bindgen(js_name = judgeText)]
     pub fn judge_text(&self, id: &str, input: &str, is_html: bool) -> String {

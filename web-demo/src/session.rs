@@ -147,6 +147,9 @@ impl Judged {
     }
 }
 
+/// The keys of `[tokens]` that have no default, so the core's JSON leaves them out.
+const OPTIONAL_TOKENS_KEYS: [&str; 3] = ["tokenizer", "min_tokens", "max_tokens"];
+
 /// The page's config and the pipeline built from it.
 pub struct Session {
     pipeline: Pipeline,
@@ -205,6 +208,19 @@ impl Session {
     /// The current config in `format`, every default filled in: what `tamis run` and the edge read.
     pub fn render(&self, format: ConfigFormat) -> Result<String, WebError> {
         Ok(self.config().render(format)?)
+    }
+
+    /// The config as JSON for the page to build its inputs from. Options without a default are left out
+    /// of the core's JSON (`tokens.min_tokens`, ...); they are added here as `null`, which the core reads
+    /// back as unset, so the page shows an input for them too.
+    pub fn page_config_json(&self) -> String {
+        let mut value = serde_json::to_value(self.config()).unwrap_or(Value::Null);
+        if let Some(tokens) = value.get_mut("tokens").and_then(Value::as_object_mut) {
+            for key in OPTIONAL_TOKENS_KEYS {
+                tokens.entry(key).or_insert(Value::Null);
+            }
+        }
+        value.to_string()
     }
 
     /// Judges one pasted document, as text or as an HTML page.
@@ -549,6 +565,24 @@ mod tests {
         assert_eq!(piece.step_nanos.len(), piece.steps.len());
         // evaluate_all: every step runs on both documents, one tick each.
         assert!(piece.step_nanos.iter().all(|&n| n == 2), "{piece:?}");
+    }
+
+    #[test]
+    fn the_page_sees_options_without_defaults_as_null() {
+        let mut session = Session::new();
+        let json = session.page_config_json();
+        let value: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["tokens"]["min_tokens"], Value::Null);
+        assert!(
+            value["tokens"]
+                .as_object()
+                .unwrap()
+                .contains_key("tokenizer")
+        );
+        // Sent back unchanged, it is the same config.
+        let before = session.config().clone();
+        session.configure(&json, ConfigFormat::Json).unwrap();
+        assert_eq!(session.config(), &before);
     }
 
     #[test]

@@ -188,8 +188,17 @@ function readInput(input) {
     }
   }
   if (input.dataset.kind === 'nullable') {
+    // No default to tell the type by: a number, a JSON list, or else a string; the core checks it.
     if (raw === '') return { ok: true, value: null };
-    return { ok: true, value: /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw };
+    if (/^-?\d+(\.\d+)?$/.test(raw)) return { ok: true, value: Number(raw) };
+    if (raw.startsWith('[')) {
+      try {
+        return { ok: true, value: JSON.parse(raw) };
+      } catch {
+        return { ok: false, message: 'expected a JSON list, e.g. ["the", "and"]' };
+      }
+    }
+    return { ok: true, value: raw };
   }
   return { ok: true, value: input.value };
 }
@@ -213,7 +222,10 @@ function tokenizerInput() {
     const file = input.files[0];
     try {
       state.demo.setTokenizer(file ? new Uint8Array(await file.arrayBuffer()) : undefined);
-      configChanged();
+      // Exported configs name the file, to be found beside the config by `tamis run`.
+      const path = $(inputId('tokens.tokenizer'));
+      if (file && path) path.value = file.name;
+      setOption('tokens.tokenizer', file ? file.name : null);
     } catch (e) {
       showConfigError(parseError(e));
     }
@@ -267,7 +279,7 @@ function applyConfig() {
 
 /** Takes a config the core has accepted (import, reset) as the page's state, rebuilding the panel. */
 function adoptConfig() {
-  state.config = JSON.parse(state.demo.renderConfig('json'));
+  state.config = JSON.parse(state.demo.pageConfig());
   const chosen = state.config.steps;
   state.order = [...chosen, ...state.steps.map((s) => s.step).filter((s) => !chosen.includes(s))];
   $('evaluate-all').checked = state.config.evaluate_all;
