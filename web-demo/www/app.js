@@ -115,6 +115,7 @@ function applyStepToggles() {
 function renderOptions(obj, path, container) {
   const grid = document.createElement('div');
   grid.className = 'options';
+  container.append(grid);
   for (const [key, value] of Object.entries(obj)) {
     const p = `${path}.${key}`;
     if (value && typeof value === 'object' && !Array.isArray(value)) {
@@ -123,7 +124,6 @@ function renderOptions(obj, path, container) {
       legend.textContent = key;
       fs.append(legend);
       renderOptions(value, p, fs);
-      container.append(grid);
       container.append(fs);
       continue;
     }
@@ -171,7 +171,6 @@ function renderOptions(obj, path, container) {
     }
     grid.append(row);
   }
-  container.append(grid);
 }
 
 function readInput(input) {
