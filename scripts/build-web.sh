@@ -16,9 +16,9 @@ rm -rf "$dist"
 mkdir -p "$dist/pkg"
 .tools/bin/wasm-bindgen --target web --no-typescript --out-dir "$dist/pkg" \
     "$target_dir/wasm32-unknown-unknown/web/tamis_web.wasm"
-# -O3 rather than -Oz: the module is well under its 1.5 MB (gzipped) budget either way, and the page's
-# promise is speed (1 MB of text judged in a few hundred milliseconds). The features are the ones rustc
-# enables by default for wasm32-unknown-unknown, and simd128 (.cargo/config.toml).
+# -O3 rather than -Oz: measured on this module, -Oz gives fewer bytes but more after gzip, and slower code.
+# The features are the ones rustc enables by default for wasm32-unknown-unknown, and simd128
+# (.cargo/config.toml).
 web-demo/node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
@@ -27,3 +27,8 @@ cp web-demo/www/* "$dist/"
 wasm_bytes=$(wc -c <"$dist/pkg/tamis_web_bg.wasm")
 gzip_bytes=$(gzip -9 -c "$dist/pkg/tamis_web_bg.wasm" | wc -c)
 echo "web-demo: $dist built; tamis_web_bg.wasm is $wasm_bytes bytes, $gzip_bytes gzipped (gzip -9)"
+# The page's download budget (web-demo/README.md): said loudly, not enforced, so a core change that grows
+# the module is noticed without stopping the other tests.
+if [ "$gzip_bytes" -gt 1500000 ]; then
+    echo "web-demo: WARNING: the gzipped module is over its 1.5 MB budget" >&2
+fi
