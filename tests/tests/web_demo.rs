@@ -1,0 +1,412 @@
+//! The browser demo in a real Chromium, against the bulk host.
+//!
+//! `web-demo/tests/browser.mjs` (playwright-core driving the system Chromium) loads the built page from a
+//! localhost server, pastes a real Presidio document with personal data, tries a bad value, changes a
+//! threshold, exports the config as TOML and YAML and imports it back, opens the gzipped web development
+//! set, and times about 1 MB of real web text. This test then runs `tamis run --engine native` with the
+//! config the page exported, on the same document and file, and requires the page to have shown the same
+//! verdicts, reasons, checks and highlighted spans; `tamis check` and the edge's config reader must
+//! accept the exported files unchanged.
+//!
+//! Its prerequisites are built by `scripts/build-web.sh` and `scripts/setup-browser.sh` (both run by
+//! `scripts/test.sh`); when one is missing the test fails and says which script to run. Screenshots and
+//! the page's measurements go to `target/artifacts/web-demo/`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::{Value, json};
+use tamis_core::{Config, ConfigFormat};
+use tamis_tests::{output_files, read_jsonl, repo_root, shared_data, tamis_binary, target_dir};
+
+/// A Presidio record with three phone numbers after a non-ASCII name (`Barabás`), so the page's UTF-16
+/// highlighting is checked against the host's UTF-8 byte ranges.
+const DOC_ID: &str = "presidio-small-00059";
+/// Refused by the core (an integer is expected): the page must show the key and keep its last result.
+const BAD_CHANGE: (&str, &str) = ("quality.gopher.min_doc_words", "2.5");
+/// The step the test switches off and the threshold it changes on the page: together they move the
+/// document's reason from `gopher_repetition / top_4_gram` to another Gopher rule.
+const STEPS_OFF: [&str; 1] = ["gopher_repetition"];
+const CHANGES: [(&str, &str); 1] = [("quality.gopher.min_doc_words", "10")];
+/// About this much real text is timed in the browser.
+const BENCH_BYTES: usize = 1_000_000;
+
+struct Prerequisites {
+    dist: PathBuf,
+    chromium: PathBuf,
+}
+
+fn prerequisites() -> Result<Prerequisites> {
+    let demo = repo_root().join("web-demo");
+    let dist = demo.join("dist");
+    for file in [
+        "index.html",
+        "app.js",
+        "pkg/tamis_web.js",
+        "pkg/tamis_web_bg.wasm",
+    ] {
+        ensure!(
+            dist.join(file).is_file(),
+            "{} is missing: build the demo first with scripts/build-web.sh",
+            dist.join(file).display()
+        );
+    }
+    ensure!(
+        demo.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed: run scripts/build-web.sh (it runs `npm ci` in web-demo/)"
+    );
+    let chromium = std::env::var_os("TAMIS_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    ensure!(
+        chromium.is_file(),
+        "no Chromium at {}: install it with scripts/setup-browser.sh (or point TAMIS_CHROMIUM at one)",
+        chromium.display()
+    );
+    let node = Command::new("node").arg("--version").output();
+    ensure!(
+        node.is_ok_and(|o| o.status.success()),
+        "`node` is not on PATH; the browser test runs playwright-core with it"
+    );
+    Ok(Prerequisites { dist, chromium })
+}
+
+/// The config the page should hold after the changes: its default (the core's, every rule evaluated)
+/// without the steps switched off, with the changed thresholds.
+fn expected_config() -> Result<Config> {
+    let mut page_default = Config {
+        evaluate_all: true,
+        ..Config::default()
+    };
+    page_default
+        .steps
+        .retain(|s| !STEPS_OFF.contains(&s.as_str()));
+    let mut config = serde_json::to_value(page_default)?;
+    for (path, value) in CHANGES {
+        let mut slot = &mut config;
+        for key in path.split('.') {
+            slot = slot.get_mut(key).context("changed key exists")?;
+        }
+        *slot = serde_json::from_str(value)?;
+    }
+    Ok(Config::parse(&config.to_string(), ConfigFormat::Json)?)
+}
+
+/// Runs `tamis ARGS` and fails with its stderr when it does.
+fn tamis(args: &[&std::ffi::OsStr]) -> Result<String> {
+    let out = Command::new(tamis_binary()?)
+        .args(args)
+        .env("TAMIS_CACHE_DIR", target_dir().join("tamis-test-cache"))
+        .output()
+        .context("starting tamis")?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ensure!(out.status.success(), "tamis {args:?} failed: {stderr}");
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `tamis run CONFIG --input INPUT --engine native`: every output record, by `kept` / `dropped` / `errors`.
+fn run_native(config: &Path, input: &Path, out: &Path) -> Result<BTreeMap<String, Vec<Value>>> {
+    tamis(&[
+        "run".as_ref(),
+        config.as_os_str(),
+        "--input".as_ref(),
+        input.as_os_str(),
+        "--output".as_ref(),
+        out.as_os_str(),
+        "--engine".as_ref(),
+        "native".as_ref(),
+        "--quiet".as_ref(),
+    ])?;
+    let mut records: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (name, bytes) in output_files(out)? {
+        let part = ["kept", "dropped", "errors"]
+            .into_iter()
+            .find(|p| name.split('/').any(|segment| segment == *p))
+            .with_context(|| format!("unexpected output {name}"))?;
+        let mut text = String::new();
+        if name.ends_with(".gz") {
+            flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_string(&mut text)?;
+        } else {
+            text = String::from_utf8(bytes)?;
+        }
+        for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
+            records
+                .entry(part.to_string())
+                .or_default()
+                .push(serde_json::from_str(line)?);
+        }
+    }
+    Ok(records)
+}
+
+/// The page's UTF-16 position in `text` as a UTF-8 byte offset.
+fn byte_offset(text: &str, utf16: u64) -> Result<usize> {
+    let mut units = 0u64;
+    for (i, c) in text.char_indices() {
+        if units == utf16 {
+            return Ok(i);
+        }
+        units += c.len_utf16() as u64;
+    }
+    ensure!(units == utf16, "UTF-16 offset {utf16} is not in the text");
+    Ok(text.len())
+}
+
+#[test]
+fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
+    let pre = prerequisites()?;
+    let artifacts = target_dir().join("artifacts").join("web-demo");
+    std::fs::create_dir_all(&artifacts)?;
+    let work = tempfile::tempdir()?;
+
+    let doc = read_jsonl(&shared_data("pii/presidio_generated_small.jsonl"))?
+        .into_iter()
+        .find(|r| r["id"] == DOC_ID)
+        .context("the Presidio document")?;
+    let doc_text = doc["text"].as_str().context("text")?.to_string();
+    let doc_file = work.path().join("doc.jsonl");
+    std::fs::write(
+        &doc_file,
+        format!("{}\n", json!({"id": DOC_ID, "text": doc_text})),
+    )?;
+
+    // About 1 MB of real web text, whole documents in file order.
+    let mut bench = String::new();
+    let mut bench_bytes = 0;
+    for record in read_jsonl(&shared_data("web/dev.jsonl.gz"))? {
+        if bench_bytes >= BENCH_BYTES {
+            break;
+        }
+        let text = record["text"].as_str().unwrap_or_default();
+        bench_bytes += text.len();
+        bench.push_str(&json!({"id": record["id"], "text": text}).to_string());
+        bench.push('\n');
+    }
+    let bench_file = work.path().join("bench.jsonl");
+    std::fs::write(&bench_file, &bench)?;
+    let core_default = Config::default().render(ConfigFormat::Json)?;
+    let page_default = Config {
+        evaluate_all: true,
+        ..Config::default()
+    }
+    .render(ConfigFormat::Json)?;
+
+    let params = json!({
+        "dist": pre.dist,
+        "chromium": pre.chromium,
+        "artifacts": artifacts,
+        "document": {"id": DOC_ID, "text": doc_text},
+        "bad_change": {"path": BAD_CHANGE.0, "value": BAD_CHANGE.1},
+        "steps_off": STEPS_OFF,
+        "changes": CHANGES.iter().map(|(path, value)| json!({"path": path, "value": value})).collect::<Vec<_>>(),
+        "file": shared_data("web/dev.jsonl.gz"),
+        "bench": {"jsonl": bench_file, "configs": [
+            {"name": "core defaults (evaluate_all = false)", "config": core_default},
+            {"name": "page defaults (evaluate_all = true)", "config": page_default},
+        ]},
+    });
+    let params_file = work.path().join("params.json");
+    std::fs::write(&params_file, params.to_string())?;
+    let script = repo_root().join("web-demo/tests/browser.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(&params_file)
+        .output()
+        .context("starting node")?;
+    ensure!(
+        out.status.success(),
+        "the browser script failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("result.json"))?)?;
+    eprintln!("web demo ({}):", page["browser"]);
+    for b in page["bench"].as_array().context("bench")? {
+        eprintln!(
+            "  {bench_bytes} bytes of text ({} of JSONL), {}: median {:.0} ms (min {:.0}, max {:.0})",
+            b["bytes"],
+            b["name"].as_str().unwrap_or_default(),
+            b["median_ms"].as_f64().unwrap_or(f64::NAN),
+            b["min_ms"].as_f64().unwrap_or(f64::NAN),
+            b["max_ms"].as_f64().unwrap_or(f64::NAN),
+        );
+    }
+    ensure!(
+        page["console_errors"].as_array().is_some_and(Vec::is_empty),
+        "the page logged errors: {}",
+        page["console_errors"]
+    );
+    ensure!(
+        page["unlabelled"].as_array().is_some_and(Vec::is_empty),
+        "controls without a label: {}",
+        page["unlabelled"]
+    );
+
+    // The bad value: refused with its path, marked, and the last good result kept.
+    let bad = &page["bad_change"];
+    let error = bad["error"].as_str().unwrap_or_default();
+    ensure!(
+        error.starts_with("quality.gopher.min_doc_words: expected integer"),
+        "bad value error: {error:?}"
+    );
+    ensure!(
+        bad["invalid"] == "true" && bad["raw_unchanged"] == true,
+        "{bad}"
+    );
+
+    // The exported configs: what the page holds, and accepted by `tamis` unchanged.
+    let expected = expected_config()?;
+    for (key, format) in [
+        ("exported_toml", ConfigFormat::Toml),
+        ("exported_yaml", ConfigFormat::Yaml),
+    ] {
+        let path = PathBuf::from(page[key].as_str().context("exported config")?);
+        let text = std::fs::read_to_string(&path)?;
+        ensure!(
+            Config::parse(&text, format)? == expected,
+            "{key} is not the page's config:\n{text}"
+        );
+        tamis(&["check".as_ref(), path.as_os_str()])?;
+        // The edge reads its config from TAMIS_CONFIG, inline TOML or JSON.
+        if format == ConfigFormat::Toml {
+            let edge = tamis_edge::settings::Settings::from_lookup(|name| {
+                (name == tamis_edge::settings::CONFIG_VAR).then(|| text.clone())
+            });
+            ensure!(
+                edge.config.as_ref().is_ok_and(|c| *c == expected),
+                "the edge refuses or misreads the exported TOML: {:?}",
+                edge.config.err()
+            );
+        }
+    }
+    ensure!(page["import_round_trip"] == true, "import did not restore");
+    let config = PathBuf::from(page["exported_toml"].as_str().unwrap_or_default());
+
+    // The pasted document: the page showed exactly what the host writes.
+    let host = run_native(&config, &doc_file, &work.path().join("doc-out"))?;
+    let (part, record) = host
+        .iter()
+        .flat_map(|(part, records)| records.iter().map(move |r| (part, r)))
+        .next()
+        .context("the host wrote no record")?;
+    let annotation = &record["tamis"];
+    let after = &page["after"];
+    let judged: Value = serde_json::from_str(after["raw"].as_str().context("raw")?)?;
+    let outcome = &judged["outcome"];
+    let field = |v: &Value, key: &str| v.get(key).cloned().unwrap_or(Value::Null);
+    for key in [
+        "verdict", "checks", "pii", "language", "scores", "hashes", "tokens",
+    ] {
+        ensure!(
+            field(outcome, key) == field(annotation, key),
+            "{key} differs: page {} vs host {}",
+            field(outcome, key),
+            field(annotation, key)
+        );
+    }
+    ensure!(
+        field(outcome, "reason") == field(annotation, "reason_check"),
+        "reason differs"
+    );
+    ensure!(
+        after["reason"] == field(annotation, "reason").as_str().unwrap_or(""),
+        "shown reason {} vs host {}",
+        after["reason"],
+        annotation["reason"]
+    );
+    let shown_verdict = if part == "kept" { "kept" } else { "dropped" };
+    ensure!(
+        after["verdict"] == shown_verdict,
+        "verdict {}",
+        after["verdict"]
+    );
+    let text = after["text"].as_str().context("shown text")?;
+    ensure!(outcome["text"] == text, "the page shows another text");
+    if part == "kept" {
+        ensure!(
+            record["text"] == text,
+            "cleaned text differs from the host's"
+        );
+    }
+    // Highlights: the marks, at their UTF-16 positions in the shown text, are the host's byte spans.
+    let marks = after["marks"].as_array().context("marks")?;
+    let spans = annotation["pii"].as_array().context("host found no PII")?;
+    ensure!(
+        marks.len() == spans.len() && !spans.is_empty(),
+        "{} marks vs {} spans",
+        marks.len(),
+        spans.len()
+    );
+    for (mark, span) in marks.iter().zip(spans) {
+        let start = byte_offset(text, mark["start"].as_u64().unwrap_or(u64::MAX))?;
+        let end = byte_offset(text, mark["end"].as_u64().unwrap_or(u64::MAX))?;
+        ensure!(
+            mark["kind"] == span["kind"]
+                && start as u64 == span["start"]
+                && end as u64 == span["end"]
+                && mark["text"] == span["replacement"],
+            "mark {mark} vs span {span}"
+        );
+    }
+    ensure!(
+        page["before"]["reason"] != after["reason"],
+        "the changes did not re-judge: the reason is still {}",
+        after["reason"]
+    );
+
+    // The file: the same totals and drop reasons as the host's run with the same config.
+    let host = run_native(
+        &config,
+        &shared_data("web/dev.jsonl.gz"),
+        &work.path().join("file-out"),
+    )?;
+    let count = |part: &str| host.get(part).map_or(0, Vec::len);
+    let totals = &page["file"]["totals"];
+    ensure!(
+        totals["kept"] == count("kept")
+            && totals["dropped"] == count("dropped")
+            && totals["errors"] == count("errors")
+            && totals["documents"] == count("kept") + count("dropped") + count("errors"),
+        "page totals {totals} vs host kept {} dropped {} errors {}",
+        count("kept"),
+        count("dropped"),
+        count("errors")
+    );
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for r in host.get("dropped").into_iter().flatten() {
+        let check = &r["tamis"]["reason_check"];
+        let key = format!(
+            "{} / {}",
+            check["step"].as_str().unwrap_or(""),
+            check["rule"].as_str().unwrap_or("")
+        );
+        *reasons.entry(key).or_default() += 1;
+    }
+    let chart: BTreeMap<String, usize> = page["file"]["chart"]
+        .as_str()
+        .unwrap_or_default()
+        .split("; ")
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            let (reason, n) = entry.rsplit_once(": ").context("chart entry")?;
+            Ok((reason.to_string(), n.parse()?))
+        })
+        .collect::<Result<_>>()?;
+    ensure!(
+        chart == reasons,
+        "chart {chart:?} vs host reasons {reasons:?}"
+    );
+    ensure!(
+        page["file"]["dropped_rows"] == count("dropped"),
+        "the dropped filter shows {} rows",
+        page["file"]["dropped_rows"]
+    );
+    if page["file"]["opened"]["verdict"] != "dropped" {
+        bail!("Enter on a dropped row opened {}", page["file"]["opened"]);
+    }
+    Ok(())
+}

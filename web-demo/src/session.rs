@@ -1,0 +1,601 @@
+//! One browser session: the config the page shows, the pipeline built from it, and the judgments it asks for.
+//!
+//! Everything the page can observe is decided here, in plain Rust that the native unit tests exercise; the
+//! wasm-bindgen layer (`bindings`) only moves strings and bytes across. Documents are judged by the very
+//! [`Pipeline::process`] the bulk host and the edge call, and outcomes leave as the serde JSON of
+//! [`Outcome`], so the page shows the same bytes `tamis run` writes.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tamis_core::{
+    Config, ConfigError, ConfigFormat, Document, Outcome, PiiSpan, Pipeline, Resources, StepName,
+};
+use thiserror::Error;
+
+/// Why a session could not do what the page asked.
+#[derive(Debug, Error)]
+pub enum WebError {
+    /// A config (or a setting the page turned into one) that the core refused, with the key's path.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("unknown config format {0:?}; expected toml, yaml or json")]
+    Format(String),
+}
+
+impl WebError {
+    /// The dotted path of the offending config key, `.` when the problem is not one key.
+    pub fn path(&self) -> &str {
+        match self {
+            WebError::Config(e) => &e.path,
+            WebError::Format(_) => ".",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            WebError::Config(e) => e.message.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// `{"path": ..., "message": ...}`, what the page needs to point at the input holding the bad value.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({"path": self.path(), "message": self.message()}).to_string()
+    }
+}
+
+/// The config the page opens with: the core's defaults with `evaluate_all`, so that every check of every
+/// step is shown (the verdict and reason are the same either way; this is also the edge's default).
+pub fn page_default_config() -> Config {
+    Config {
+        evaluate_all: true,
+        ..Config::default()
+    }
+}
+
+/// Reads a format name from the page (`toml`, `yaml`, `yml`, `json`).
+pub fn parse_format(name: &str) -> Result<ConfigFormat, WebError> {
+    ConfigFormat::parse_name(name).ok_or_else(|| WebError::Format(name.to_string()))
+}
+
+/// The config section holding a step's options. Quality steps keep theirs under `quality`; this mapping is
+/// the config schema's (core/src/config.rs), written down once for the page, which builds one panel per step.
+pub fn section_of(step: StepName) -> &'static str {
+    match step {
+        StepName::Html => "html",
+        StepName::Normalize => "normalize",
+        StepName::Pii => "pii",
+        StepName::GopherRepetition => "quality.gopher_repetition",
+        StepName::GopherQuality => "quality.gopher",
+        StepName::C4Quality => "quality.c4",
+        StepName::FinewebQuality => "quality.fineweb",
+        StepName::Heuristics => "quality.heuristics",
+        StepName::QualityScore => "quality.score",
+        StepName::Language => "language",
+        StepName::Tokens => "tokens",
+        StepName::Fingerprint => "fingerprint",
+    }
+}
+
+/// Every step the core knows with its config section, as JSON (`[{"step": "html", "section": "html"}, ...]`),
+/// so a step added to the core appears on the page without a change to the page.
+pub fn step_sections_json() -> String {
+    let steps: Vec<Value> = StepName::ALL
+        .iter()
+        .map(|s| serde_json::json!({"step": s.as_str(), "section": section_of(*s)}))
+        .collect();
+    Value::Array(steps).to_string()
+}
+
+/// One judged document as the page receives it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Judged {
+    /// 1-based line in the dropped file; absent for a pasted document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The document id, when the record had one or was judged (absent for a line that is not JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Bytes of input text (or HTML), for the page's totals and throughput.
+    pub bytes: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The reason of a drop as one line (`gopher_quality / gopher_short_doc / 19 < 50`), written by the
+    /// core as the host writes it, so the page does not format numbers its own way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_text: Option<String>,
+    /// The `pii` spans of the outcome as `[start, end]` in UTF-16 code units, which is how JavaScript
+    /// strings count; the outcome itself keeps the core's UTF-8 byte ranges.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pii_utf16: Vec<[u32; 2]>,
+    /// Why the document could not be judged (bad record, no text, a step that could not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Judged {
+    fn from_result(
+        line: Option<u64>,
+        bytes: usize,
+        id: String,
+        result: Result<Outcome, tamis_core::DocumentError>,
+    ) -> Self {
+        match result {
+            Ok(outcome) => Self {
+                line,
+                id: Some(id),
+                bytes,
+                pii_utf16: utf16_ranges(&outcome.text, &outcome.pii),
+                reason_text: outcome.reason.as_ref().map(|r| r.describe()),
+                outcome: Some(outcome),
+                error: None,
+            },
+            Err(e) => Self::failed(line, Some(id), bytes, e.message),
+        }
+    }
+
+    fn failed(line: Option<u64>, id: Option<String>, bytes: usize, error: String) -> Self {
+        Self {
+            line,
+            id,
+            bytes,
+            outcome: None,
+            reason_text: None,
+            pii_utf16: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
+/// The keys of `[tokens]` that have no default, so the core's JSON leaves them out.
+const OPTIONAL_TOKENS_KEYS: [&str; 3] = ["tokenizer", "min_tokens", "max_tokens"];
+
+/// The page's config and the pipeline built from it.
+pub struct Session {
+    pipeline: Pipeline,
+    /// A `tokenizer.json` the user dropped, kept across config changes (the `tokens` step needs it).
+    tokenizer: Option<Vec<u8>>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Session {
+    pub fn new() -> Self {
+        let pipeline = Pipeline::new(page_default_config(), &Resources::default())
+            .expect("the default config is valid (a core unit test checks it)");
+        Self {
+            pipeline,
+            tokenizer: None,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        self.pipeline.config()
+    }
+
+    /// Replaces the config. On error the previous pipeline stays, so the page keeps its last good result.
+    pub fn configure(&mut self, source: &str, format: ConfigFormat) -> Result<(), WebError> {
+        let config = Config::parse(source, format)?;
+        self.pipeline = Pipeline::new(config, &self.resources())?;
+        Ok(())
+    }
+
+    /// Sets (or, with `None`, forgets) the tokenizer and rebuilds the pipeline with it.
+    pub fn set_tokenizer(&mut self, tokenizer_json: Option<Vec<u8>>) -> Result<(), WebError> {
+        let previous = std::mem::replace(&mut self.tokenizer, tokenizer_json);
+        match Pipeline::new(self.config().clone(), &self.resources()) {
+            Ok(pipeline) => {
+                self.pipeline = pipeline;
+                Ok(())
+            }
+            Err(e) => {
+                self.tokenizer = previous;
+                Err(e.into())
+            }
+        }
+    }
+
+    fn resources(&self) -> Resources {
+        Resources {
+            tokenizer_json: self.tokenizer.clone(),
+        }
+    }
+
+    /// The current config in `format`, every default filled in: what `tamis run` and the edge read.
+    pub fn render(&self, format: ConfigFormat) -> Result<String, WebError> {
+        Ok(self.config().render(format)?)
+    }
+
+    /// The config as JSON for the page to build its inputs from. Options without a default are left out
+    /// of the core's JSON (`tokens.min_tokens`, ...); they are added here as `null`, which the core reads
+    /// back as unset, so the page shows an input for them too.
+    pub fn page_config_json(&self) -> String {
+        let mut value = serde_json::to_value(self.config()).unwrap_or(Value::Null);
+        if let Some(tokens) = value.get_mut("tokens").and_then(Value::as_object_mut) {
+            for key in OPTIONAL_TOKENS_KEYS {
+                tokens.entry(key).or_insert(Value::Null);
+            }
+        }
+        value.to_string()
+    }
+
+    /// Judges one pasted document, as text or as an HTML page.
+    pub fn judge(&self, id: &str, input: &str, is_html: bool) -> Judged {
+        let doc = if is_html {
+            Document::html(id, input)
+        } else {
+            Document::text(id, input)
+        };
+        Judged::from_result(
+            None,
+            input.len(),
+            id.to_string(),
+            self.pipeline.process(&doc),
+        )
+    }
+
+    /// Judges every record of a piece of a JSONL file. Records are read as the bulk host reads them (the
+    /// config's `io` keys name the fields; an id may be a string or a number); `first_line` is the 1-based
+    /// number of the piece's first line, so a file can be judged piece by piece. Lines are split on `\n`
+    /// only, because JSON allows U+2028/U+2029 unescaped inside strings; blank lines are skipped.
+    pub fn judge_jsonl(&self, text: &str, source: &str, first_line: u64) -> Vec<Judged> {
+        self.judge_jsonl_timed(text, source, first_line, &|| 0)
+            .records
+    }
+
+    /// [`Session::judge_jsonl`], also adding up the time each step took, by the page's clock (`clock`
+    /// returns nanoseconds; the core reads none of its own), so the page can show where the time goes.
+    pub fn judge_jsonl_timed(
+        &self,
+        text: &str,
+        source: &str,
+        first_line: u64,
+        clock: &dyn Fn() -> u64,
+    ) -> JudgedPiece {
+        let steps = self.config().steps.clone();
+        let mut step_nanos = vec![0u64; steps.len()];
+        let records = text
+            .split('\n')
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(i, line)| {
+                let number = first_line + i as u64;
+                match read_record(line, self.config(), source, number) {
+                    Ok(doc) => {
+                        let bytes = doc
+                            .text
+                            .as_ref()
+                            .or(doc.html.as_ref())
+                            .map_or(0, String::len);
+                        let id = doc.id.clone();
+                        let result = self.pipeline.process_timed(&doc, clock, &mut step_nanos);
+                        Judged::from_result(Some(number), bytes, id, result)
+                    }
+                    Err((id, message)) => Judged::failed(Some(number), id, line.len(), message),
+                }
+            })
+            .collect();
+        JudgedPiece {
+            records,
+            steps: steps.iter().map(|s| s.as_str()).collect(),
+            step_nanos,
+        }
+    }
+}
+
+/// The records of a piece of a file, and the time each configured step took over all of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JudgedPiece {
+    pub records: Vec<Judged>,
+    /// The configured steps, in order.
+    pub steps: Vec<&'static str>,
+    /// Nanoseconds spent in each step, by the clock the page lent.
+    pub step_nanos: Vec<u64>,
+}
+
+/// One JSONL record as a document, or the id (when known) and what is wrong with it.
+fn read_record(
+    line: &str,
+    config: &Config,
+    source: &str,
+    number: u64,
+) -> Result<Document, (Option<String>, String)> {
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| (None, format!("invalid JSON: {e}")))?;
+    let Value::Object(object) = value else {
+        return Err((None, "expected a JSON object".into()));
+    };
+    let io = &config.io;
+    let id = match object.get(&io.id_key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Null) | None => format!("{source}:{number}"),
+        Some(_) => {
+            return Err((
+                None,
+                format!("field `{}` must be a string or number", io.id_key),
+            ));
+        }
+    };
+    let text = string_field(&object, &io.text_key).map_err(|e| (Some(id.clone()), e))?;
+    let html = match &io.html_key {
+        Some(key) => string_field(&object, key).map_err(|e| (Some(id.clone()), e))?,
+        None => None,
+    };
+    if text.is_none() && html.is_none() {
+        return Err((
+            Some(id.clone()),
+            format!("record {id} has no text field `{}`", io.text_key),
+        ));
+    }
+    let url = io
+        .url_key
+        .as_ref()
+        .and_then(|key| object.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(Document {
+        id,
+        text,
+        html,
+        url,
+        metadata: object.get("metadata").map(Value::to_string),
+    })
+}
+
+fn string_field(object: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match object.get(key) {
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Null) | None => Ok(None),
+        Some(_) => Err(format!("field `{key}` must be a string")),
+    }
+}
+
+/// Converts the byte ranges of `spans` in `text` to UTF-16 code unit ranges, in one pass over the text.
+/// A position that is not on a character boundary (never produced by the core) maps to the next boundary.
+pub fn utf16_ranges(text: &str, spans: &[PiiSpan]) -> Vec<[u32; 2]> {
+    let mut points: Vec<u32> = spans.iter().flat_map(|s| [s.start, s.end]).collect();
+    points.sort_unstable();
+    points.dedup();
+    let mut units_at = Vec::with_capacity(points.len());
+    let mut chars = text.char_indices().peekable();
+    let mut units = 0u32;
+    for &point in &points {
+        while let Some(&(i, c)) = chars.peek() {
+            if i >= point as usize {
+                break;
+            }
+            units += c.len_utf16() as u32;
+            chars.next();
+        }
+        units_at.push(units);
+    }
+    let lookup = |byte: u32| {
+        points
+            .binary_search(&byte)
+            .map(|i| units_at[i])
+            .unwrap_or(units)
+    };
+    spans
+        .iter()
+        .map(|s| [lookup(s.start), lookup(s.end)])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tamis_core::Verdict;
+
+    /// A synthetic PII sentence in the style of the Presidio sample, with non-ASCII text before the spans.
+    const PII_TEXT: &str =
+        "Zoë Müller — 电话 call 212-555-0199 or write to zoe.muller@example.com 🙂 today.";
+
+    fn short_doc_config() -> &'static str {
+        "steps = [\"normalize\", \"pii\", \"gopher_quality\"]\nevaluate_all = true\n[quality.gopher]\nmin_doc_words = 3\n"
+    }
+
+    #[test]
+    fn the_page_default_is_valid_and_evaluates_every_rule() {
+        let session = Session::new();
+        assert!(session.config().evaluate_all);
+        assert_eq!(session.config().steps, Config::default().steps);
+    }
+
+    #[test]
+    fn pii_spans_map_to_utf16_positions_of_the_same_text() {
+        let mut session = Session::new();
+        session
+            .configure(short_doc_config(), ConfigFormat::Toml)
+            .unwrap();
+        let judged = session.judge("doc", PII_TEXT, false);
+        let outcome = judged.outcome.as_ref().unwrap();
+        assert_eq!(outcome.pii.len(), 2, "{outcome:?}");
+        let utf16: Vec<u16> = outcome.text.encode_utf16().collect();
+        for (span, [start, end]) in outcome.pii.iter().zip(&judged.pii_utf16) {
+            let by_bytes = &outcome.text[span.start as usize..span.end as usize];
+            let by_units = String::from_utf16(&utf16[*start as usize..*end as usize]).unwrap();
+            assert_eq!(by_bytes, by_units);
+            assert_eq!(by_bytes, span.replacement);
+        }
+        // The phone sits after 2-byte, 3-byte (UTF-16: 1 unit) characters: offsets must differ.
+        assert_ne!(judged.pii_utf16[0][0], outcome.pii[0].start);
+    }
+
+    #[test]
+    fn utf16_ranges_count_astral_characters_as_two_units() {
+        let text = "🙂a[EMAIL]";
+        let span = PiiSpan {
+            kind: "email".into(),
+            start: 5,
+            end: 12,
+            replacement: "[EMAIL]".into(),
+        };
+        assert_eq!(utf16_ranges(text, &[span]), vec![[3, 10]]);
+        assert!(utf16_ranges(text, &[]).is_empty());
+    }
+
+    #[test]
+    fn outcomes_are_the_cores_own() {
+        let session = Session::new();
+        let doc = Document::text("doc", PII_TEXT);
+        let judged = session.judge("doc", PII_TEXT, false);
+        let direct = Pipeline::new(page_default_config(), &Resources::default())
+            .unwrap()
+            .process(&doc)
+            .unwrap();
+        assert_eq!(judged.outcome.unwrap(), direct);
+    }
+
+    #[test]
+    fn html_is_extracted_by_the_html_step() {
+        let session = Session::new();
+        let judged = session.judge(
+            "page",
+            "<html><head><title>T</title></head><body><p>Hello there.</p></body></html>",
+            true,
+        );
+        let outcome = judged.outcome.unwrap();
+        assert_eq!(outcome.title.as_deref(), Some("T"));
+        assert_eq!(outcome.text, "Hello there.");
+        assert_eq!(outcome.verdict, Verdict::Drop);
+        assert_eq!(
+            judged.reason_text.unwrap(),
+            outcome.reason.unwrap().describe()
+        );
+    }
+
+    #[test]
+    fn bad_configs_keep_the_previous_pipeline_and_name_the_key() {
+        let mut session = Session::new();
+        let err = session
+            .configure(
+                r#"{"quality": {"gopher": {"min_doc_words": "fifty"}}}"#,
+                ConfigFormat::Json,
+            )
+            .unwrap_err();
+        assert_eq!(err.path(), "quality.gopher.min_doc_words");
+        let json: Value = serde_json::from_str(&err.to_json()).unwrap();
+        assert_eq!(json["path"], "quality.gopher.min_doc_words");
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("expected integer")
+        );
+        assert_eq!(session.config(), &page_default_config());
+        assert!(matches!(parse_format("ini"), Err(WebError::Format(_))));
+    }
+
+    #[test]
+    fn the_tokens_step_needs_a_tokenizer() {
+        let mut session = Session::new();
+        let err = session
+            .configure("steps = [\"tokens\"]", ConfigFormat::Toml)
+            .unwrap_err();
+        assert!(err.path().starts_with("tokens"), "{err}");
+        assert!(session.set_tokenizer(Some(b"not json".to_vec())).is_ok());
+        assert!(
+            session
+                .configure("steps = [\"tokens\"]", ConfigFormat::Toml)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn exported_configs_read_back_equal() {
+        let mut session = Session::new();
+        session
+            .configure(short_doc_config(), ConfigFormat::Toml)
+            .unwrap();
+        for format in ["toml", "yaml", "json"] {
+            let format = parse_format(format).unwrap();
+            let text = session.render(format).unwrap();
+            assert_eq!(&Config::parse(&text, format).unwrap(), session.config());
+        }
+    }
+
+    #[test]
+    fn jsonl_records_are_read_like_the_host_reads_them() {
+        let session = Session::new();
+        let text = concat!(
+            "{\"id\": \"a\", \"text\": \"Hello.\", \"url\": \"https://example.com/\"}\n",
+            "\n",
+            "{\"id\": 7, \"text\": \"Hi.\"}\r\n",
+            "{\"text\": \"No id.\"}\n",
+            "not json\n",
+            "{\"id\": \"b\", \"text\": 3}\n",
+            "{\"id\": \"c\"}\n",
+        );
+        let judged = session.judge_jsonl(text, "dev.jsonl", 10);
+        let lines: Vec<u64> = judged.iter().map(|j| j.line.unwrap()).collect();
+        assert_eq!(lines, vec![10, 12, 13, 14, 15, 16]);
+        assert_eq!(judged[0].id.as_deref(), Some("a"));
+        assert!(judged[0].outcome.is_some());
+        assert_eq!(judged[1].id.as_deref(), Some("7"));
+        assert_eq!(judged[2].id.as_deref(), Some("dev.jsonl:13"));
+        assert!(
+            judged[3]
+                .error
+                .as_ref()
+                .unwrap()
+                .starts_with("invalid JSON")
+        );
+        assert_eq!(judged[4].id.as_deref(), Some("b"));
+        assert!(judged[4].error.is_some());
+        assert!(judged[5].error.as_ref().unwrap().contains("no text field"));
+    }
+
+    #[test]
+    fn step_times_come_from_the_lent_clock() {
+        let session = Session::new();
+        let ticks = std::cell::Cell::new(0u64);
+        let clock = || {
+            ticks.set(ticks.get() + 1);
+            ticks.get()
+        };
+        let text = "{\"id\": \"a\", \"text\": \"Hello.\"}\n{\"id\": \"b\", \"text\": \"Hi.\"}\n";
+        let piece = session.judge_jsonl_timed(text, "t", 1, &clock);
+        assert_eq!(piece.records, session.judge_jsonl(text, "t", 1));
+        assert_eq!(piece.steps.len(), session.config().steps.len());
+        assert_eq!(piece.step_nanos.len(), piece.steps.len());
+        // evaluate_all: every step runs on both documents, one tick each.
+        assert!(piece.step_nanos.iter().all(|&n| n == 2), "{piece:?}");
+    }
+
+    #[test]
+    fn the_page_sees_options_without_defaults_as_null() {
+        let mut session = Session::new();
+        let json = session.page_config_json();
+        let value: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["tokens"]["min_tokens"], Value::Null);
+        assert!(
+            value["tokens"]
+                .as_object()
+                .unwrap()
+                .contains_key("tokenizer")
+        );
+        // Sent back unchanged, it is the same config.
+        let before = session.config().clone();
+        session.configure(&json, ConfigFormat::Json).unwrap();
+        assert_eq!(session.config(), &before);
+    }
+
+    #[test]
+    fn every_step_has_a_config_section() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let steps: Vec<Value> = serde_json::from_str(&step_sections_json()).unwrap();
+        assert_eq!(steps.len(), StepName::ALL.len());
+        for step in steps {
+            let section = step["section"].as_str().unwrap();
+            let found = section
+                .split('.')
+                .try_fold(&defaults, |value, key| value.get(key));
+            assert!(found.is_some_and(Value::is_object), "{section}");
+        }
+    }
+}
