@@ -280,34 +280,28 @@ impl ConfigFormat {
 impl Config {
     /// Parses and validates a config in the given syntax.
     pub fn parse(source: &str, format: ConfigFormat) -> Result<Self, ConfigError> {
-        let config: Config = match format {
-            ConfigFormat::Toml => {
-                let de = toml::Deserializer::parse(source).map_err(|e| {
-                    ConfigError::new(".", format!("TOML syntax: {}", one_line(e.message())))
-                })?;
-                serde_path_to_error::deserialize(de).map_err(|e| {
-                    let message = e.inner().message().to_string();
-                    path_error(e.path(), &message)
-                })?
-            }
-            ConfigFormat::Yaml => {
-                let de = serde_yaml_ng::Deserializer::from_str(source);
-                serde_path_to_error::deserialize(de).map_err(|e| {
-                    let message = e.inner().to_string();
-                    path_error(e.path(), &message)
-                })?
-            }
-            ConfigFormat::Json => {
-                let mut de = serde_json::Deserializer::from_str(source);
-                let config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-                    let message = e.inner().to_string();
-                    path_error(e.path(), &message)
-                })?;
-                de.end()
-                    .map_err(|e| ConfigError::new(".", format!("JSON syntax: {e}")))?;
-                config
-            }
+        // Syntax first, into a JSON value; then one typed deserialization whatever the syntax. The
+        // errors are the same, and the browser module carries one copy of the schema's deserializer
+        // instead of three.
+        let value: serde_json::Value = match format {
+            ConfigFormat::Toml => toml::from_str(source).map_err(|e| {
+                ConfigError::new(".", format!("TOML syntax: {}", one_line(e.message())))
+            })?,
+            ConfigFormat::Yaml => serde_yaml_ng::from_str(source).map_err(|e| {
+                ConfigError::new(".", format!("YAML syntax: {}", one_line(&e.to_string())))
+            })?,
+            ConfigFormat::Json => serde_json::from_str(source)
+                .map_err(|e| ConfigError::new(".", format!("JSON syntax: {e}")))?,
         };
+        // An empty YAML document is null: an empty config, as an empty TOML file is.
+        let value = match value {
+            serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+            other => other,
+        };
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let message = e.inner().to_string();
+            path_error(e.path(), &message)
+        })?;
         config.validate()?;
         Ok(config)
     }
