@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Installs what the browser test (tests/tests/web_demo.rs) drives: Debian's Chromium, at /usr/bin/chromium.
-# playwright-core (web-demo/package.json) controls it; playwright's own browser downloads are not used, so
-# the test needs no network beyond the package registries. Skips when a Chromium is already there
-# (/usr/bin/chromium, or the one TAMIS_CHROMIUM names).
+# Installs the browsers the browser tests (tests/tests/web_demo.rs) drive: Debian's Chromium, at
+# /usr/bin/chromium, and Debian's Firefox ESR, at /usr/bin/firefox-esr. playwright-core controls Chromium
+# and puppeteer-core controls Firefox (over WebDriver BiDi; playwright only drives its own patched
+# Firefox); neither package downloads a browser, so the tests need no network beyond the package
+# registries. Each browser is skipped when already there (the default path, or the one TAMIS_CHROMIUM /
+# TAMIS_FIREFOX names).
 set -euo pipefail
-if [ -x "${TAMIS_CHROMIUM:-/usr/bin/chromium}" ]; then
+missing=()
+if [ ! -x "${TAMIS_CHROMIUM:-/usr/bin/chromium}" ]; then
+    missing+=(chromium)
+fi
+if [ ! -x "${TAMIS_FIREFOX:-/usr/bin/firefox-esr}" ]; then
+    missing+=(firefox-esr)
+fi
+if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 sudo=""
@@ -12,5 +21,7 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo="sudo"
 fi
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
-/usr/bin/chromium --version
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for browser in "${missing[@]}"; do
+    "/usr/bin/$browser" --version
+done

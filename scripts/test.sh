@@ -9,7 +9,7 @@ scripts/build.sh
 # The wasmtime CLI whose `serve` runs the edge component in tests/tests/edge_http.rs.
 scripts/install-wasmtime-cli.sh
 cargo build --release -p tamis-core --target wasm32-unknown-unknown
-# The browser demo (web-demo/dist) and the Chromium that tests/tests/web_demo.rs drives.
+# The browser demo (web-demo/dist) and the Chromium and Firefox that tests/tests/web_demo.rs drives.
 scripts/setup-browser.sh
 scripts/build-web.sh
 cargo test --workspace --release

@@ -1,4 +1,4 @@
-//! The browser demo in a real Chromium, against the bulk host.
+//! The browser demo in a real Chromium and a real Firefox, against the bulk host.
 //!
 //! `web-demo/tests/browser.mjs` (playwright-core driving the system Chromium) loads the built page from a
 //! localhost server, pastes a real Presidio document with personal data, tries a bad value, changes a
@@ -8,9 +8,13 @@
 //! verdicts, reasons, checks and highlighted spans; `tamis check` and the edge's config reader must
 //! accept the exported files unchanged.
 //!
-//! Its prerequisites are built by `scripts/build-web.sh` and `scripts/setup-browser.sh` (both run by
+//! `web-demo/tests/firefox.mjs` (puppeteer-core driving the system Firefox ESR) pastes the same document
+//! and makes the same changes; the second test requires Firefox to show what the host writes, before and
+//! after the changes.
+//!
+//! Their prerequisites are built by `scripts/build-web.sh` and `scripts/setup-browser.sh` (both run by
 //! `scripts/test.sh`); when one is missing the test fails and says which script to run. Screenshots and
-//! the page's measurements go to `target/artifacts/web-demo/`.
+//! the page's measurements go to `target/artifacts/web-demo/` (Firefox's prefixed `firefox-`).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -39,7 +43,9 @@ struct Prerequisites {
     chromium: PathBuf,
 }
 
-fn prerequisites() -> Result<Prerequisites> {
+/// The built page, the npm package that drives the browser (installed by `npm ci` in web-demo/) and
+/// `node`; returns the page's directory.
+fn page_prerequisites(driver: &str) -> Result<PathBuf> {
     let demo = repo_root().join("web-demo");
     let dist = demo.join("dist");
     for file in [
@@ -55,9 +61,19 @@ fn prerequisites() -> Result<Prerequisites> {
         );
     }
     ensure!(
-        demo.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is not installed: run scripts/build-web.sh (it runs `npm ci` in web-demo/)"
+        demo.join("node_modules").join(driver).is_dir(),
+        "{driver} is not installed: run scripts/build-web.sh (it runs `npm ci` in web-demo/)"
     );
+    let node = Command::new("node").arg("--version").output();
+    ensure!(
+        node.is_ok_and(|o| o.status.success()),
+        "`node` is not on PATH; the browser test runs {driver} with it"
+    );
+    Ok(dist)
+}
+
+fn prerequisites() -> Result<Prerequisites> {
+    let dist = page_prerequisites("playwright-core")?;
     let chromium = std::env::var_os("TAMIS_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
@@ -65,11 +81,6 @@ fn prerequisites() -> Result<Prerequisites> {
         chromium.is_file(),
         "no Chromium at {}: install it with scripts/setup-browser.sh (or point TAMIS_CHROMIUM at one)",
         chromium.display()
-    );
-    let node = Command::new("node").arg("--version").output();
-    ensure!(
-        node.is_ok_and(|o| o.status.success()),
-        "`node` is not on PATH; the browser test runs playwright-core with it"
     );
     Ok(Prerequisites { dist, chromium })
 }
@@ -155,6 +166,85 @@ fn byte_offset(text: &str, utf16: u64) -> Result<usize> {
     Ok(text.len())
 }
 
+/// The Presidio document's text, and a JSONL file holding just it (in `dir`) for `tamis run`.
+fn presidio_document(dir: &Path) -> Result<(String, PathBuf)> {
+    let doc = read_jsonl(&shared_data("pii/presidio_generated_small.jsonl"))?
+        .into_iter()
+        .find(|r| r["id"] == DOC_ID)
+        .context("the Presidio document")?;
+    let doc_text = doc["text"].as_str().context("text")?.to_string();
+    let doc_file = dir.join("doc.jsonl");
+    std::fs::write(
+        &doc_file,
+        format!("{}\n", json!({"id": DOC_ID, "text": doc_text})),
+    )?;
+    Ok((doc_text, doc_file))
+}
+
+/// Requires what the page showed for a document (`shown`: its raw result, verdict line, cleaned text
+/// and highlights) to be exactly the host's output `record`, written to `part` (kept / dropped / errors).
+fn ensure_shown_like_host(shown: &Value, part: &str, record: &Value) -> Result<()> {
+    let annotation = &record["tamis"];
+    let judged: Value = serde_json::from_str(shown["raw"].as_str().context("raw")?)?;
+    let outcome = &judged["outcome"];
+    let field = |v: &Value, key: &str| v.get(key).cloned().unwrap_or(Value::Null);
+    for key in [
+        "verdict", "checks", "pii", "language", "scores", "hashes", "tokens",
+    ] {
+        ensure!(
+            field(outcome, key) == field(annotation, key),
+            "{key} differs: page {} vs host {}",
+            field(outcome, key),
+            field(annotation, key)
+        );
+    }
+    ensure!(
+        field(outcome, "reason") == field(annotation, "reason_check"),
+        "reason differs"
+    );
+    ensure!(
+        shown["reason"] == field(annotation, "reason").as_str().unwrap_or(""),
+        "shown reason {} vs host {}",
+        shown["reason"],
+        annotation["reason"]
+    );
+    let shown_verdict = if part == "kept" { "kept" } else { "dropped" };
+    ensure!(
+        shown["verdict"] == shown_verdict,
+        "verdict {}",
+        shown["verdict"]
+    );
+    let text = shown["text"].as_str().context("shown text")?;
+    ensure!(outcome["text"] == text, "the page shows another text");
+    if part == "kept" {
+        ensure!(
+            record["text"] == text,
+            "cleaned text differs from the host's"
+        );
+    }
+    // Highlights: the marks, at their UTF-16 positions in the shown text, are the host's byte spans.
+    let marks = shown["marks"].as_array().context("marks")?;
+    let spans = annotation["pii"].as_array().context("host found no PII")?;
+    ensure!(
+        marks.len() == spans.len() && !spans.is_empty(),
+        "{} marks vs {} spans",
+        marks.len(),
+        spans.len()
+    );
+    for (mark, span) in marks.iter().zip(spans) {
+        let start = byte_offset(text, mark["start"].as_u64().unwrap_or(u64::MAX))?;
+        let end = byte_offset(text, mark["end"].as_u64().unwrap_or(u64::MAX))?;
+        ensure!(
+            mark["kind"] == span["kind"]
+                && start as u64 == span["start"]
+                && end as u64 == span["end"]
+                && mark["text"] == span["replacement"],
+            "mark {mark} vs span {span}"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
     let pre = prerequisites()?;
@@ -162,16 +252,7 @@ fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
     std::fs::create_dir_all(&artifacts)?;
     let work = tempfile::tempdir()?;
 
-    let doc = read_jsonl(&shared_data("pii/presidio_generated_small.jsonl"))?
-        .into_iter()
-        .find(|r| r["id"] == DOC_ID)
-        .context("the Presidio document")?;
-    let doc_text = doc["text"].as_str().context("text")?.to_string();
-    let doc_file = work.path().join("doc.jsonl");
-    std::fs::write(
-        &doc_file,
-        format!("{}\n", json!({"id": DOC_ID, "text": doc_text})),
-    )?;
+    let (doc_text, doc_file) = presidio_document(work.path())?;
 
     // About 1 MB of real web text, whole documents in file order.
     let mut bench = String::new();
@@ -293,65 +374,8 @@ fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
         .flat_map(|(part, records)| records.iter().map(move |r| (part, r)))
         .next()
         .context("the host wrote no record")?;
-    let annotation = &record["tamis"];
     let after = &page["after"];
-    let judged: Value = serde_json::from_str(after["raw"].as_str().context("raw")?)?;
-    let outcome = &judged["outcome"];
-    let field = |v: &Value, key: &str| v.get(key).cloned().unwrap_or(Value::Null);
-    for key in [
-        "verdict", "checks", "pii", "language", "scores", "hashes", "tokens",
-    ] {
-        ensure!(
-            field(outcome, key) == field(annotation, key),
-            "{key} differs: page {} vs host {}",
-            field(outcome, key),
-            field(annotation, key)
-        );
-    }
-    ensure!(
-        field(outcome, "reason") == field(annotation, "reason_check"),
-        "reason differs"
-    );
-    ensure!(
-        after["reason"] == field(annotation, "reason").as_str().unwrap_or(""),
-        "shown reason {} vs host {}",
-        after["reason"],
-        annotation["reason"]
-    );
-    let shown_verdict = if part == "kept" { "kept" } else { "dropped" };
-    ensure!(
-        after["verdict"] == shown_verdict,
-        "verdict {}",
-        after["verdict"]
-    );
-    let text = after["text"].as_str().context("shown text")?;
-    ensure!(outcome["text"] == text, "the page shows another text");
-    if part == "kept" {
-        ensure!(
-            record["text"] == text,
-            "cleaned text differs from the host's"
-        );
-    }
-    // Highlights: the marks, at their UTF-16 positions in the shown text, are the host's byte spans.
-    let marks = after["marks"].as_array().context("marks")?;
-    let spans = annotation["pii"].as_array().context("host found no PII")?;
-    ensure!(
-        marks.len() == spans.len() && !spans.is_empty(),
-        "{} marks vs {} spans",
-        marks.len(),
-        spans.len()
-    );
-    for (mark, span) in marks.iter().zip(spans) {
-        let start = byte_offset(text, mark["start"].as_u64().unwrap_or(u64::MAX))?;
-        let end = byte_offset(text, mark["end"].as_u64().unwrap_or(u64::MAX))?;
-        ensure!(
-            mark["kind"] == span["kind"]
-                && start as u64 == span["start"]
-                && end as u64 == span["end"]
-                && mark["text"] == span["replacement"],
-            "mark {mark} vs span {span}"
-        );
-    }
+    ensure_shown_like_host(after, part, record)?;
     ensure!(
         page["before"]["reason"] != after["reason"],
         "the changes did not re-judge: the reason is still {}",
@@ -408,5 +432,125 @@ fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
     if page["file"]["opened"]["verdict"] != "dropped" {
         bail!("Enter on a dropped row opened {}", page["file"]["opened"]);
     }
+    Ok(())
+}
+
+/// The Firefox the second test drives: Debian's ESR unless `TAMIS_FIREFOX` names another.
+fn firefox() -> Result<PathBuf> {
+    let firefox = std::env::var_os("TAMIS_FIREFOX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/firefox-esr"));
+    ensure!(
+        firefox.is_file(),
+        "no Firefox at {}: install it with scripts/setup-browser.sh (or point TAMIS_FIREFOX at one)",
+        firefox.display()
+    );
+    Ok(firefox)
+}
+
+/// The page must work in Firefox too. `web-demo/tests/firefox.mjs` (puppeteer-core over WebDriver BiDi,
+/// since playwright-core only drives its own patched Firefox) pastes the same document, reads what the
+/// page shows with its defaults, makes the same changes as the Chromium test and reads again; both
+/// states must be exactly what `tamis run --engine native` writes with the same config. The rest of the
+/// page (import, export, files, speed) is browser-neutral DOM code covered by the Chromium test.
+#[test]
+fn the_browser_demo_judges_like_the_bulk_host_in_firefox() -> Result<()> {
+    let dist = page_prerequisites("puppeteer-core")?;
+    let firefox = firefox()?;
+    let artifacts = target_dir().join("artifacts").join("web-demo");
+    std::fs::create_dir_all(&artifacts)?;
+    let work = tempfile::tempdir()?;
+    let (doc_text, doc_file) = presidio_document(work.path())?;
+
+    let params = json!({
+        "dist": dist,
+        "firefox": firefox,
+        "artifacts": artifacts,
+        "document": {"id": DOC_ID, "text": doc_text},
+        "steps_off": STEPS_OFF,
+        "changes": CHANGES.iter().map(|(path, value)| json!({"path": path, "value": value})).collect::<Vec<_>>(),
+    });
+    let params_file = work.path().join("params.json");
+    std::fs::write(&params_file, params.to_string())?;
+    let script = repo_root().join("web-demo/tests/firefox.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(&params_file)
+        .output()
+        .context("starting node")?;
+    ensure!(
+        out.status.success(),
+        "the Firefox script failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value = serde_json::from_str(&std::fs::read_to_string(
+        artifacts.join("firefox-result.json"),
+    )?)?;
+    ensure!(
+        page["console_errors"].as_array().is_some_and(Vec::is_empty),
+        "the page logged errors in Firefox: {}",
+        page["console_errors"]
+    );
+    ensure!(
+        page["config_error"] == "",
+        "the page refused the changes in Firefox: {}",
+        page["config_error"]
+    );
+
+    // With the page's defaults, then after the changes: each time what the host writes.
+    let page_default = Config {
+        evaluate_all: true,
+        ..Config::default()
+    };
+    for (state, config) in [("before", page_default), ("after", expected_config()?)] {
+        let config_file = work.path().join(format!("{state}.toml"));
+        std::fs::write(&config_file, config.render(ConfigFormat::Toml)?)?;
+        let host = run_native(&config_file, &doc_file, &work.path().join(state))?;
+        let (part, record) = host
+            .iter()
+            .flat_map(|(part, records)| records.iter().map(move |r| (part, r)))
+            .next()
+            .context("the host wrote no record")?;
+        let shown = &page[state];
+        ensure_shown_like_host(shown, part, record).with_context(|| format!("Firefox, {state}"))?;
+        // The checks table, row by row: the host's checks in its order, marked pass or fail.
+        let rows = shown["checks"].as_array().context("checks table")?;
+        let checks = record["tamis"]["checks"]
+            .as_array()
+            .context("host checks")?;
+        ensure!(
+            rows.len() == checks.len(),
+            "Firefox, {state}: {} check rows vs {} host checks",
+            rows.len(),
+            checks.len()
+        );
+        for (row, check) in rows.iter().zip(checks) {
+            ensure!(
+                row["step"] == check["step"]
+                    && row["rule"] == check["rule"]
+                    && row["passed"] == check["passed"],
+                "Firefox, {state}: check row {row} vs host {check}"
+            );
+        }
+        eprintln!(
+            "web demo ({}), {state}: {} ({}), {} PII marks, {} checks ({} failed), as the host",
+            page["browser"].as_str().unwrap_or_default(),
+            shown["verdict"].as_str().unwrap_or_default(),
+            shown["reason"].as_str().unwrap_or_default(),
+            shown["marks"].as_array().map_or(0, Vec::len),
+            rows.len(),
+            shown["failed_checks"],
+        );
+    }
+    ensure!(
+        page["before"]["reason"] != page["after"]["reason"],
+        "the changes did not re-judge in Firefox: the reason is still {}",
+        page["after"]["reason"]
+    );
+    eprintln!(
+        "  Firefox up and the page ready in {} ms; whole script {} ms",
+        page["startup_ms"], page["total_ms"]
+    );
     Ok(())
 }
