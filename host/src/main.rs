@@ -55,7 +55,7 @@ enum Command {
 struct DedupArgs {
     /// Config file; its [dedup] and [fingerprint] sections shape the job.
     config: PathBuf,
-    /// Input files, directories or globs (overrides io.input).
+    /// Input files, directories or globs (overrides dedup.input, else io.input).
     #[arg(long, num_args = 1..)]
     input: Vec<String>,
     /// Output directory (overrides dedup.output).
@@ -82,7 +82,7 @@ struct DedupArgs {
 struct DecontaminateArgs {
     /// Config file with a [decontaminate] section naming the benchmarks.
     config: PathBuf,
-    /// Input files, directories or globs (overrides io.input).
+    /// Input files, directories or globs (overrides decontaminate.input, else io.input).
     #[arg(long, num_args = 1..)]
     input: Vec<String>,
     /// Output directory (overrides decontaminate.output).
