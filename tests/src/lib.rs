@@ -141,6 +141,44 @@ pub fn tamis_command() -> Result<std::process::Command> {
     Ok(command)
 }
 
+/// `tamis COMMAND CONFIG --input INPUT --output OUTPUT EXTRA...`, the shape of every job command (`run`,
+/// `dedup`, `decontaminate`), as it finished.
+pub fn tamis_job(
+    command: &str,
+    config: &Path,
+    input: &Path,
+    output: &Path,
+    extra: &[&str],
+) -> Result<std::process::Output> {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        command.as_ref(),
+        config.as_os_str(),
+        "--input".as_ref(),
+        input.as_os_str(),
+        "--output".as_ref(),
+        output.as_os_str(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    tamis(&args)
+}
+
+/// [`tamis_job`] that must succeed; returns what it printed on stderr.
+pub fn tamis_job_ok(
+    command: &str,
+    config: &Path,
+    input: &Path,
+    output: &Path,
+    extra: &[&str],
+) -> Result<String> {
+    let out = tamis_job(command, config, input, output, extra)?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    anyhow::ensure!(
+        out.status.success(),
+        "tamis {command} {extra:?} failed: {stderr}"
+    );
+    Ok(stderr)
+}
+
 /// Every data file a run wrote, by path relative to `dir`, with its bytes. Left out: `stats.json` (it holds
 /// timings) and the resume bookkeeping under `.tamis/`.
 pub fn output_files(dir: &Path) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {

@@ -1,11 +1,10 @@
 //! Every input record is accounted for: `docs_in = kept + dropped + errors`, even when the input is broken,
 //! and every broken record is in `errors/` with the file and line it came from.
 
-use std::ffi::OsStr;
 use std::io::Write;
 
 use anyhow::{Context, Result, ensure};
-use tamis_tests::{read_jsonl, shared_data, stats_counts, tamis};
+use tamis_tests::{read_jsonl, shared_data, stats_counts, tamis_job};
 
 #[test]
 fn broken_lines_become_error_records_with_file_and_line() -> Result<()> {
@@ -73,15 +72,7 @@ fn broken_lines_become_error_records_with_file_and_line() -> Result<()> {
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "")?;
     let output = dir.path().join("out");
-    let out = tamis(&[
-        OsStr::new("run"),
-        config.as_os_str(),
-        OsStr::new("--input"),
-        input.as_os_str(),
-        OsStr::new("--output"),
-        output.as_os_str(),
-        OsStr::new("--quiet"),
-    ])?;
+    let out = tamis_job("run", &config, &input, &output, &["--quiet"])?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     ensure!(out.status.success(), "tamis run failed: {stderr}");
     let total = real.len() as u64 + broken_lines.len() as u64;

@@ -1,12 +1,11 @@
 //! `tamis decontaminate` with the real GSM8K and HumanEval test sets: planted items are found and named,
 //! the clean web set has no hit, and every record is accounted for.
 
-use std::ffi::OsStr;
 use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
-use tamis_tests::{read_jsonl, shared_data, tamis};
+use tamis_tests::{read_jsonl, shared_data, tamis_job, tamis_job_ok};
 
 fn write_config(dir: &Path, action: &str) -> Result<std::path::PathBuf> {
     let gsm8k = shared_data("benchmarks/gsm8k_test.jsonl.gz");
@@ -22,18 +21,7 @@ fn write_config(dir: &Path, action: &str) -> Result<std::path::PathBuf> {
 }
 
 fn run(config: &Path, input: &Path, output: &Path) -> Result<String> {
-    let out = tamis(&[
-        OsStr::new("decontaminate"),
-        config.as_os_str(),
-        OsStr::new("--input"),
-        input.as_os_str(),
-        OsStr::new("--output"),
-        output.as_os_str(),
-        OsStr::new("--quiet"),
-    ])?;
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    ensure!(out.status.success(), "tamis decontaminate failed: {stderr}");
-    Ok(stderr)
+    tamis_job_ok("decontaminate", config, input, output, &["--quiet"])
 }
 
 fn part(dir: &Path, name: &str) -> Result<Vec<Value>> {
@@ -186,14 +174,13 @@ fn a_benchmark_item_without_its_field_is_an_error_naming_it() -> Result<()> {
     )?;
     let input = dir.path().join("in.jsonl");
     std::fs::write(&input, "{\"id\": \"d\", \"text\": \"x\"}\n")?;
-    let out = tamis(&[
-        OsStr::new("decontaminate"),
-        config.as_os_str(),
-        OsStr::new("--input"),
-        input.as_os_str(),
-        OsStr::new("--output"),
-        dir.path().join("out").as_os_str(),
-    ])?;
+    let out = tamis_job(
+        "decontaminate",
+        &config,
+        &input,
+        &dir.path().join("out"),
+        &[],
+    )?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     ensure!(
         !out.status.success()

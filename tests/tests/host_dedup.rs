@@ -2,13 +2,12 @@
 //! sharded runs give the same bytes, paragraph dedup, and that every record is accounted for.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
 use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 use tamis_tests::dedup_eval::{self, Edit};
-use tamis_tests::{output_files, read_jsonl, repo_root, tamis};
+use tamis_tests::{output_files, read_jsonl, repo_root, tamis_job, tamis_job_ok};
 
 fn write_config(dir: &Path, dedup: &str) -> Result<std::path::PathBuf> {
     let path = dir.join("dedup.toml");
@@ -17,22 +16,7 @@ fn write_config(dir: &Path, dedup: &str) -> Result<std::path::PathBuf> {
 }
 
 fn dedup(config: &Path, input: &Path, output: &Path, extra: &[&str]) -> Result<String> {
-    let mut args: Vec<&OsStr> = vec![
-        OsStr::new("dedup"),
-        config.as_os_str(),
-        OsStr::new("--input"),
-        input.as_os_str(),
-        OsStr::new("--output"),
-        output.as_os_str(),
-    ];
-    args.extend(extra.iter().map(OsStr::new));
-    let out = tamis(&args)?;
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    ensure!(
-        out.status.success(),
-        "tamis dedup {extra:?} failed: {stderr}"
-    );
-    Ok(stderr)
+    tamis_job_ok("dedup", config, input, output, extra)
 }
 
 /// Every record under `dir/<part>/`, in file order.
@@ -256,11 +240,7 @@ fn staged_sharded_runs_give_the_same_bytes_as_one_run() -> Result<()> {
 
     // Buckets before signatures are done is refused with a clear message.
     let early = dir.path().join("early");
-    let mut args: Vec<&OsStr> = vec![OsStr::new("dedup"), config.as_os_str()];
-    args.extend([OsStr::new("--input"), input.as_os_str()]);
-    args.extend([OsStr::new("--output"), early.as_os_str()]);
-    args.extend(["--stage", "buckets"].map(OsStr::new));
-    let out = tamis(&args)?;
+    let out = tamis_job("dedup", &config, &input, &early, &["--stage", "buckets"])?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     ensure!(
         !out.status.success() && stderr.contains("signatures stage has not finished"),

@@ -1,30 +1,22 @@
 //! The bulk host on the real web development set: the sandboxed component and the natively linked core
 //! write the same bytes, and so do one and two workers, for JSONL.gz and Parquet inputs alike.
 
-use std::ffi::OsStr;
 use std::path::Path;
 
 use anyhow::{Result, ensure};
-use tamis_tests::{output_files, shared_data, stats_counts, tamis};
+use tamis_tests::{output_files, shared_data, stats_counts, tamis_job_ok};
 
 /// The default pipeline with every rule evaluated, so that every step's checks reach the output.
 const CONFIG: &str = "evaluate_all = true\n";
 
 fn run(config: &Path, input: &Path, output: &Path, extra: &[&str]) -> Result<String> {
-    let mut args: Vec<&OsStr> = vec![
-        OsStr::new("run"),
-        config.as_os_str(),
-        OsStr::new("--input"),
-        input.as_os_str(),
-        OsStr::new("--output"),
-        output.as_os_str(),
-        OsStr::new("--quiet"),
-    ];
-    args.extend(extra.iter().map(OsStr::new));
-    let out = tamis(&args)?;
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    ensure!(out.status.success(), "tamis run {extra:?} failed: {stderr}");
-    Ok(stderr)
+    tamis_job_ok(
+        "run",
+        config,
+        input,
+        output,
+        &[&["--quiet"], extra].concat(),
+    )
 }
 
 fn compare_runs(input: &Path, a: &[&str], b: &[&str]) -> Result<()> {

@@ -1,29 +1,15 @@
 //! Every input container (JSONL, JSONL.gz, JSONL.zst, Parquet) is read, and outputs come in the input's
 //! format with every input field kept.
 
-use std::ffi::OsStr;
 use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-use tamis_tests::{read_jsonl, shared_data, stats_counts, tamis};
+use tamis_tests::{read_jsonl, shared_data, stats_counts, tamis_job_ok};
 
 fn run(config: &Path, input: &Path, output: &Path) -> Result<()> {
-    let out = tamis(&[
-        OsStr::new("run"),
-        config.as_os_str(),
-        OsStr::new("--input"),
-        input.as_os_str(),
-        OsStr::new("--output"),
-        output.as_os_str(),
-        OsStr::new("--quiet"),
-    ])?;
-    ensure!(
-        out.status.success(),
-        "tamis run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tamis_job_ok("run", config, input, output, &["--quiet"])?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
-use tamis_tests::{read_jsonl, shared_data, stats_counts, tamis};
+use tamis_tests::{read_jsonl, shared_data, stats_counts, tamis, tamis_job_ok};
 
 const HUGE_BYTES: usize = 200 << 20;
 
@@ -51,23 +51,14 @@ fn run(
     let config = dir.join("config.toml");
     std::fs::write(&config, "")?;
     let output = dir.join(name);
-    let mut args: Vec<&OsStr> = vec![
-        OsStr::new("run"),
-        config.as_os_str(),
-        OsStr::new("--input"),
-        input.as_os_str(),
-        OsStr::new("--output"),
-        output.as_os_str(),
-        OsStr::new("--quiet"),
-        OsStr::new("--engine"),
-        OsStr::new("wasm"),
-        OsStr::new("--batch-size"),
-        OsStr::new("8"),
-    ];
-    args.extend(extra.iter().map(OsStr::new));
-    let out = tamis(&args)?;
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    ensure!(out.status.success(), "tamis run {extra:?} failed: {stderr}");
+    let fixed = ["--quiet", "--engine", "wasm", "--batch-size", "8"];
+    let stderr = tamis_job_ok(
+        "run",
+        &config,
+        input,
+        &output,
+        &[&fixed[..], extra].concat(),
+    )?;
     Ok((output, stderr))
 }
 

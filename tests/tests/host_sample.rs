@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-use tamis_tests::{read_jsonl, shared_data, tamis};
+use tamis_tests::{read_jsonl, shared_data, tamis, tamis_job};
 
 fn sample(config: &Path) -> Result<String> {
     let out = tamis(&[OsStr::new("sample"), config.as_os_str()])?;
@@ -111,15 +111,7 @@ fn metadata_survives_sample_then_run() -> Result<()> {
     let config = dir.path().join("clean.toml");
     std::fs::write(&config, "")?;
     let (raw, cleaned) = (dir.path().join("RAW"), dir.path().join("CLEANED"));
-    let out = tamis(&[
-        OsStr::new("run"),
-        config.as_os_str(),
-        OsStr::new("--input"),
-        raw.as_os_str(),
-        OsStr::new("--output"),
-        cleaned.as_os_str(),
-        OsStr::new("--quiet"),
-    ])?;
+    let out = tamis_job("run", &config, &raw, &cleaned, &["--quiet"])?;
     ensure!(
         out.status.success(),
         "tamis run over RAW failed: {}",
