@@ -146,13 +146,20 @@ fn words(text: &str) -> Vec<Word> {
     out
 }
 
-/// The key of the n-gram starting at `words[i]`: the word hashes folded in order.
-fn gram_key(words: &[Word]) -> u64 {
-    let mut bytes = Vec::with_capacity(words.len() * 8);
-    for w in words {
-        bytes.extend_from_slice(&w.hash.to_le_bytes());
-    }
-    xxh3_64(&bytes)
+/// The key of every n-gram of `words`, in order: the word hashes of each window folded together, through
+/// one reused buffer (this runs once per word of every scanned document).
+fn gram_keys(words: &[Word], n: usize) -> Vec<u64> {
+    let mut bytes = Vec::with_capacity(n * 8);
+    words
+        .windows(n)
+        .map(|window| {
+            bytes.clear();
+            for w in window {
+                bytes.extend_from_slice(&w.hash.to_le_bytes());
+            }
+            xxh3_64(&bytes)
+        })
+        .collect()
 }
 
 /// One benchmark item a document overlaps with.
@@ -209,8 +216,8 @@ impl NgramIndex {
         let mut added = 0;
         for text in texts {
             let ws = words(text);
-            for window in ws.windows(self.n) {
-                self.grams.entry(gram_key(window)).or_insert(number);
+            for key in gram_keys(&ws, self.n) {
+                self.grams.entry(key).or_insert(number);
                 added += 1;
             }
         }
@@ -237,8 +244,8 @@ impl NgramIndex {
         let ws = words(text);
         // item -> (count, matched window starts in order)
         let mut hits: HashMap<u32, Vec<usize>> = HashMap::new();
-        for (i, window) in ws.windows(self.n).enumerate() {
-            if let Some(&item) = self.grams.get(&gram_key(window)) {
+        for (i, key) in gram_keys(&ws, self.n).into_iter().enumerate() {
+            if let Some(&item) = self.grams.get(&key) {
                 hits.entry(item).or_default().push(i);
             }
         }

@@ -171,15 +171,8 @@ pub fn decontaminate(config: &Config, fields: &Fields, plan: &Plan) -> Result<Re
         findings.extend(counts.findings);
     }
     report.scan_seconds = scan.elapsed().as_secs_f64();
-    if report.kept + report.dropped + report.errors != report.docs_in {
-        bail!(
-            "accounting mismatch: {} in but {} kept + {} dropped + {} errors",
-            report.docs_in,
-            report.kept,
-            report.dropped,
-            report.errors
-        );
-    }
+    crate::stats::check_accounting(report.docs_in, report.kept, report.dropped, report.errors)
+        .map_err(|e| anyhow!(e))?;
     let mut lines = String::new();
     for f in &findings {
         lines.push_str(&serde_json::to_string(f)?);

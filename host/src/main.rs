@@ -283,24 +283,29 @@ fn default_workers() -> usize {
         .unwrap_or(1)
 }
 
-fn resolve_inputs(cli: &[String], config: &Config, config_path: &Path) -> Result<Vec<String>> {
-    resolve_inputs_from(cli, &config.io.input, "io.input", config_path)
-}
-
-/// Inputs from the command line, else from the config (relative to the config file's folder).
-fn resolve_inputs_from(
+/// The input specs of a job: the command line's, else the command's own section's `input` (`own`, for
+/// commands that usually read another stage's output), else `io.input`. Paths in a config are relative to
+/// the config file's folder.
+fn resolve_inputs(
     cli: &[String],
-    configured: &[String],
-    key: &str,
+    own: Option<(&str, &[String])>,
+    config: &Config,
     config_path: &Path,
 ) -> Result<Vec<String>> {
     if !cli.is_empty() {
         return Ok(cli.to_vec());
     }
+    let configured = match own {
+        Some((_, list)) if !list.is_empty() => list,
+        _ => config.io.input.as_slice(),
+    };
     if configured.is_empty() {
-        bail!("no input: give --input PATH... or set {key} in the config");
+        let keys = match own {
+            Some((key, _)) => format!("{key} or io.input"),
+            None => "io.input".into(),
+        };
+        bail!("no input: give --input PATH... or set {keys} in the config");
     }
-    // Paths in a config are relative to the config file's folder.
     let base = config_path.parent().unwrap_or(Path::new("."));
     Ok(configured
         .iter()
@@ -310,19 +315,13 @@ fn resolve_inputs_from(
 
 fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
     let (config, source) = load_config(&args.config)?;
-    let inputs = input::discover(&resolve_inputs(&args.input, &config, &args.config)?)?;
+    let inputs = input::discover(&resolve_inputs(&args.input, None, &config, &args.config)?)?;
     let output = match (&args.output, &config.io.output) {
         (Some(out), _) => out.clone(),
         (None, Some(out)) => args.config.parent().unwrap_or(Path::new(".")).join(out),
         (None, None) => bail!("no output: give --output DIR or set io.output in the config"),
     };
-    let workers = args
-        .workers
-        .or(config.io.workers)
-        .unwrap_or_else(default_workers);
-    if workers == 0 {
-        bail!("--workers: expected at least 1");
-    }
+    let workers = workers_of(args.workers, &config)?;
     if args.batch_size == 0 || args.shard_size == 0 {
         bail!("--batch-size and --shard-size must be at least 1");
     }
@@ -365,15 +364,6 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-fn fields_of(config: &Config) -> record::Fields {
-    record::Fields {
-        id: config.io.id_key.clone(),
-        text: config.io.text_key.clone(),
-        html: config.io.html_key.clone(),
-        url: config.io.url_key.clone(),
-    }
-}
-
 fn workers_of(cli: Option<usize>, config: &Config) -> Result<usize> {
     let workers = cli.or(config.io.workers).unwrap_or_else(default_workers);
     if workers == 0 {
@@ -384,15 +374,8 @@ fn workers_of(cli: Option<usize>, config: &Config) -> Result<usize> {
 
 fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
     let (config, _) = load_config(&args.config)?;
-    let inputs = input::discover(&match config.dedup.input.is_empty() {
-        true => resolve_inputs(&args.input, &config, &args.config)?,
-        false => resolve_inputs_from(
-            &args.input,
-            &config.dedup.input,
-            "dedup.input",
-            &args.config,
-        )?,
-    })?;
+    let own = Some(("dedup.input", config.dedup.input.as_slice()));
+    let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
     let base = args.config.parent().unwrap_or(Path::new("."));
     let output = args
         .output
@@ -444,7 +427,13 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
             output.display()
         );
     }
-    let stages = dedup::dedup(&config, &fields_of(&config), &factory, &plan, args.stage)?;
+    let stages = dedup::dedup(
+        &config,
+        &record::Fields::from_io(&config.io),
+        &factory,
+        &plan,
+        args.stage,
+    )?;
     eprintln!(
         "{:<11} {:>9} {:>10} {:>9} {:>9}",
         "stage", "docs", "MB", "seconds", "MB/s"
@@ -501,15 +490,8 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
 
 fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> {
     let (config, _) = load_config(&args.config)?;
-    let inputs = input::discover(&match config.decontaminate.input.is_empty() {
-        true => resolve_inputs(&args.input, &config, &args.config)?,
-        false => resolve_inputs_from(
-            &args.input,
-            &config.decontaminate.input,
-            "decontaminate.input",
-            &args.config,
-        )?,
-    })?;
+    let own = Some(("decontaminate.input", config.decontaminate.input.as_slice()));
+    let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
     let base = args.config.parent().unwrap_or(Path::new(".")).to_path_buf();
     let output = args
         .output
@@ -518,7 +500,7 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
     let workers = workers_of(args.workers, &config)?;
     let report = decontaminate::decontaminate(
         &config,
-        &fields_of(&config),
+        &record::Fields::from_io(&config.io),
         &decontaminate::Plan {
             inputs,
             output: output.clone(),
@@ -561,13 +543,8 @@ fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
 
 fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
     let (config, source) = load_config(&args.config)?;
-    let files = input::discover(&resolve_inputs(&args.input, &config, &args.config)?)?;
-    let fields = record::Fields {
-        id: config.io.id_key.clone(),
-        text: config.io.text_key.clone(),
-        html: config.io.html_key.clone(),
-        url: config.io.url_key.clone(),
-    };
+    let files = input::discover(&resolve_inputs(&args.input, None, &config, &args.config)?)?;
+    let fields = record::Fields::from_io(&config.io);
     let mut docs = Vec::new();
     let mut unreadable = 0u64;
     for file in &files {
@@ -584,10 +561,7 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
             }
         }
     }
-    let workers = args
-        .workers
-        .or(config.io.workers)
-        .unwrap_or_else(default_workers);
+    let workers = workers_of(args.workers, &config)?;
     let mb: f64 = docs
         .iter()
         .map(|d| d.text.as_ref().or(d.html.as_ref()).map_or(0, |t| t.len()))

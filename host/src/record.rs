@@ -13,6 +13,17 @@ pub struct Fields {
     pub url: Option<String>,
 }
 
+impl Fields {
+    pub fn from_io(io: &tamis_core::config::IoConfig) -> Self {
+        Self {
+            id: io.id_key.clone(),
+            text: io.text_key.clone(),
+            html: io.html_key.clone(),
+            url: io.url_key.clone(),
+        }
+    }
+}
+
 /// Where a record came from, for error messages: `RAW/web/raw_data.jsonl.gz line 17`.
 #[derive(Debug, Clone)]
 pub struct Origin<'a> {

@@ -93,12 +93,7 @@ enum ToWriter {
 pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<RunReport> {
     let started = Instant::now();
     check_manifest(config, plan)?;
-    let fields = Fields {
-        id: config.io.id_key.clone(),
-        text: config.io.text_key.clone(),
-        html: config.io.html_key.clone(),
-        url: config.io.url_key.clone(),
-    };
+    let fields = Fields::from_io(&config.io);
     let steps = config.steps.clone();
     let evaluate_all = config.evaluate_all;
     let counters = Arc::new(Counters::default());

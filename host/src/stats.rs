@@ -112,15 +112,7 @@ impl Stats {
 
     /// `docs_in = kept + dropped + errors`, or the message saying by how much it is off.
     pub fn check_accounting(&self) -> Result<(), String> {
-        let out = self.kept + self.dropped + self.errors;
-        if out == self.docs_in {
-            Ok(())
-        } else {
-            Err(format!(
-                "accounting mismatch: {} documents in, but {} kept + {} dropped + {} errors = {out}",
-                self.docs_in, self.kept, self.dropped, self.errors
-            ))
-        }
+        check_accounting(self.docs_in, self.kept, self.dropped, self.errors)
     }
 
     /// The summary table printed at the end of a run.
@@ -165,6 +157,19 @@ impl Stats {
             out.push_str(&format!("errors by kind: {kinds}\n"));
         }
         out
+    }
+}
+
+/// Every record in ends as exactly one of kept, dropped or error: the check every command makes before it
+/// reports success.
+pub fn check_accounting(docs_in: u64, kept: u64, dropped: u64, errors: u64) -> Result<(), String> {
+    let out = kept + dropped + errors;
+    if out == docs_in {
+        Ok(())
+    } else {
+        Err(format!(
+            "accounting mismatch: {docs_in} documents in, but {kept} kept + {dropped} dropped + {errors} errors = {out}"
+        ))
     }
 }
 

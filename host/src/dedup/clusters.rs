@@ -171,15 +171,7 @@ pub fn run(config: &Config, plan: &DedupPlan) -> Result<Vec<StageStats>> {
         let keeper_exact = exact.find(keeper);
         let mut removed_here = Vec::new();
         for &doc in cluster {
-            let (file, position) = split_key(doc);
-            let decision = decisions
-                .entry(file)
-                .or_default()
-                .entry(position)
-                .or_insert_with(|| Decision {
-                    position,
-                    ..Default::default()
-                });
+            let decision = decision_of(&mut decisions, doc);
             decision.cluster_id = Some(id);
             decision.cluster_size = Some(size);
             if doc != keeper {
@@ -229,17 +221,7 @@ pub fn run(config: &Config, plan: &DedupPlan) -> Result<Vec<StageStats>> {
                 seen_survivor = true;
                 continue;
             }
-            let (file, position) = split_key(e.doc);
-            decisions
-                .entry(file)
-                .or_default()
-                .entry(position)
-                .or_insert_with(|| Decision {
-                    position,
-                    ..Default::default()
-                })
-                .paragraphs
-                .push(e.aux);
+            decision_of(&mut decisions, e.doc).paragraphs.push(e.aux);
             paragraphs_removed += 1;
             losing.insert(e.doc);
         }
@@ -296,6 +278,22 @@ pub fn run(config: &Config, plan: &DedupPlan) -> Result<Vec<StageStats>> {
         .insert("paragraphs_removed".into(), paragraphs_removed.into());
     write_marker(&marker, &stats)?;
     Ok(vec![stats])
+}
+
+/// The decision about one document (by file, then position), made empty on first use.
+fn decision_of(
+    decisions: &mut BTreeMap<usize, BTreeMap<u64, Decision>>,
+    doc: u64,
+) -> &mut Decision {
+    let (file, position) = split_key(doc);
+    decisions
+        .entry(file)
+        .or_default()
+        .entry(position)
+        .or_insert_with(|| Decision {
+            position,
+            ..Default::default()
+        })
 }
 
 /// The document a cluster keeps. `cluster` is sorted, so ties go to the first seen.

@@ -14,6 +14,7 @@ use super::{Decision, DedupPlan, StageStats};
 use crate::input::{ByteCounter, InputFile, InputFormat};
 use crate::output::{Destination, ShardPaths, ShardWriter, write_atomically};
 use crate::record::{Fields, Origin, error_record, parse};
+use crate::stats::check_accounting;
 
 /// The counts of one file, kept in its done marker and summed into `stats.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -91,15 +92,8 @@ fn write_totals(plan: &DedupPlan) -> Result<()> {
             .with_context(|| format!("{} is corrupt", paths.marker.display()))?;
         totals.add(&counts);
     }
-    if totals.kept + totals.dropped + totals.errors != totals.docs_in {
-        anyhow::bail!(
-            "accounting mismatch: {} in but {} kept + {} dropped + {} errors",
-            totals.docs_in,
-            totals.kept,
-            totals.dropped,
-            totals.errors
-        );
-    }
+    check_accounting(totals.docs_in, totals.kept, totals.dropped, totals.errors)
+        .map_err(|e| anyhow!(e))?;
     let report: Value = serde_json::from_str(&std::fs::read_to_string(
         super::clusters::report_path(plan),
     )?)?;
@@ -261,16 +255,8 @@ fn one_file(
         seconds: started.elapsed().as_secs_f64(),
         detail: Default::default(),
     };
-    if counts.kept + counts.dropped + counts.errors != counts.docs_in {
-        return Err(anyhow!(
-            "accounting mismatch in {}: {} in, {} kept, {} dropped, {} errors",
-            stats.unit,
-            counts.docs_in,
-            counts.kept,
-            counts.dropped,
-            counts.errors
-        ));
-    }
+    check_accounting(counts.docs_in, counts.kept, counts.dropped, counts.errors)
+        .map_err(|e| anyhow!("{}: {e}", stats.unit))?;
     if let Value::Object(map) = serde_json::to_value(&counts)? {
         stats.detail = map;
     }

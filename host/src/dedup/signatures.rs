@@ -18,10 +18,11 @@ use crate::engine::{CoreEngine, EngineFactory};
 use crate::input::{ByteCounter, InputFile};
 use crate::record::{Fields, Origin, parse};
 
-/// A document ready for the engine, with where it came from.
-struct Item {
-    position: u64,
-    document: Document,
+/// Documents ready for the engine, in the shape it takes them, with where each came from.
+#[derive(Default)]
+struct Batch {
+    positions: Vec<u64>,
+    documents: Vec<Document>,
 }
 
 /// What a worker returns for one document.
@@ -127,12 +128,12 @@ fn one_file(
     let is_row = file.format == crate::input::InputFormat::Parquet;
     let (mut fingerprinted, mut failed, mut bytes) = (0u64, 0u64, 0u64);
 
-    let (work_tx, work_rx) = bounded::<Vec<Item>>(plan.workers * 4);
+    let (work_tx, work_rx) = bounded::<Batch>(plan.workers * 4);
     let (out_tx, out_rx) = bounded::<Vec<Keys>>(plan.workers * 4);
     let reader_result = std::thread::scope(|scope| -> Result<Result<()>> {
         let reader = scope.spawn(|| -> Result<()> {
             let work_tx = work_tx;
-            let mut batch = Vec::with_capacity(plan.batch_size);
+            let mut batch = Batch::default();
             for raw in crate::input::records(file, ByteCounter::default())? {
                 let origin = Origin {
                     file: &name,
@@ -148,17 +149,15 @@ fn one_file(
                     continue;
                 }
                 document.html = None;
-                batch.push(Item {
-                    position: raw.position,
-                    document,
-                });
-                if batch.len() == plan.batch_size {
+                batch.positions.push(raw.position);
+                batch.documents.push(document);
+                if batch.documents.len() == plan.batch_size {
                     work_tx
                         .send(std::mem::take(&mut batch))
                         .map_err(|_| anyhow!("workers stopped"))?;
                 }
             }
-            if !batch.is_empty() {
+            if !batch.documents.is_empty() {
                 work_tx
                     .send(batch)
                     .map_err(|_| anyhow!("workers stopped"))?;
@@ -170,15 +169,16 @@ fn one_file(
             let out_tx = out_tx.clone();
             scope.spawn(move || {
                 for batch in work_rx {
-                    let docs: Vec<Document> = batch.iter().map(|i| i.document.clone()).collect();
-                    let result = engine.process(&docs);
+                    let result = engine.process(&batch.documents);
                     let keys = batch
+                        .positions
                         .iter()
+                        .zip(&batch.documents)
                         .zip(result.judgments)
-                        .map(|(item, judgment)| {
-                            let text = item.document.text.as_deref().unwrap_or_default();
+                        .map(|((&position, document), judgment)| {
+                            let text = document.text.as_deref().unwrap_or_default();
                             Keys {
-                                position: item.position,
+                                position,
                                 length: text.len() as u64,
                                 result: judgment.map_err(|e| e.message).and_then(|o| {
                                     let hashes = o.hashes.ok_or("the core returned no hashes")?;
