@@ -103,11 +103,15 @@ impl Step for TokenCount {
 mod tests {
     use super::*;
 
-    /// The real GPT-NeoX tokenizer of the shared data, when present beside the repository.
+    /// The real GPT-NeoX tokenizer of the shared data, found where every other test finds it:
+    /// `TAMIS_SHARED_DATA`, else `../shared/data` beside the repository.
     fn neox() -> Option<Vec<u8>> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data/tokenizers/gpt-neox-20b-pii-special/tokenizer.json");
-        std::fs::read(path).ok()
+        let data = std::env::var_os("TAMIS_SHARED_DATA")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+            });
+        std::fs::read(data.join("tokenizers/gpt-neox-20b-pii-special/tokenizer.json")).ok()
     }
 
     fn step(min: Option<u32>, max: Option<u32>) -> Option<TokenCount> {
@@ -129,7 +133,7 @@ mod tests {
     fn counts_tokens_with_a_real_tokenizer() {
         let Some(step) = step(None, None) else {
             panic!(
-                "shared data tokenizer missing: tests need ../shared/data beside the repository"
+                "shared data tokenizer missing: tests need ../shared/data beside the repository or TAMIS_SHARED_DATA"
             );
         };
         // GPT-NeoX splits this into "Hello", ",", " world", "!".
