@@ -18,72 +18,7 @@ use crate::pii::PiiConfig;
 use crate::quality::QualityConfig;
 use crate::tokens::TokensConfig;
 
-/// The steps a pipeline can run. The serde names are the names used in configs, checks and reasons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepName {
-    Html,
-    Normalize,
-    Pii,
-    GopherRepetition,
-    GopherQuality,
-    C4Quality,
-    FinewebQuality,
-    Heuristics,
-    QualityScore,
-    Language,
-    Tokens,
-    Fingerprint,
-}
-
-impl StepName {
-    pub const ALL: [StepName; 12] = [
-        StepName::Html,
-        StepName::Normalize,
-        StepName::Pii,
-        StepName::GopherRepetition,
-        StepName::GopherQuality,
-        StepName::C4Quality,
-        StepName::FinewebQuality,
-        StepName::Heuristics,
-        StepName::QualityScore,
-        StepName::Language,
-        StepName::Tokens,
-        StepName::Fingerprint,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepName::Html => "html",
-            StepName::Normalize => "normalize",
-            StepName::Pii => "pii",
-            StepName::GopherRepetition => "gopher_repetition",
-            StepName::GopherQuality => "gopher_quality",
-            StepName::C4Quality => "c4_quality",
-            StepName::FinewebQuality => "fineweb_quality",
-            StepName::Heuristics => "heuristics",
-            StepName::QualityScore => "quality_score",
-            StepName::Language => "language",
-            StepName::Tokens => "tokens",
-            StepName::Fingerprint => "fingerprint",
-        }
-    }
-
-    /// Steps that rewrite the text. PII spans are byte ranges in the output text, so none of these may
-    /// run after `pii`.
-    pub fn rewrites_text(self) -> bool {
-        matches!(
-            self,
-            StepName::Html | StepName::Normalize | StepName::C4Quality
-        )
-    }
-}
-
-impl std::fmt::Display for StepName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::registry::StepName;
 
 /// Where a run reads and writes. The core never touches files; it only carries these so that one file
 /// configures the whole job, and the bulk host reads them.
@@ -216,17 +151,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            steps: vec![
-                StepName::Html,
-                StepName::Normalize,
-                StepName::Language,
-                StepName::GopherRepetition,
-                StepName::GopherQuality,
-                StepName::C4Quality,
-                StepName::FinewebQuality,
-                StepName::Pii,
-                StepName::Fingerprint,
-            ],
+            steps: StepName::defaults(),
             evaluate_all: false,
             html: HtmlConfig::default(),
             normalize: NormalizeConfig::default(),

@@ -23,10 +23,9 @@
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
-use crate::config::StepName;
 use crate::error::{ConfigError, StepError};
 use crate::outcome::Hashes;
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Step};
 
 const MERSENNE_61: u64 = (1 << 61) - 1;
 
@@ -109,41 +108,57 @@ impl Fingerprint {
     /// The hashes of a text.
     pub fn hashes(&self, text: &str) -> Hashes {
         let exact = format!("{:032x}", xxh3_128(simplify(text).as_bytes()));
-        let mut minhash = vec![u64::MAX; self.permutations.len()];
-        let normalized = shingle_text(text);
-        let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
-        if !words.is_empty() {
-            // A text shorter than one shingle is one shingle of all its words.
-            let n = self.shingle_size.min(words.len());
-            let mut shingle = String::new();
-            for window in words.windows(n) {
-                shingle.clear();
-                for (i, w) in window.iter().enumerate() {
-                    if i > 0 {
-                        shingle.push(' ');
-                    }
-                    shingle.push_str(w);
-                }
-                let h = xxh3_64(shingle.as_bytes()) % MERSENNE_61;
-                for (slot, &(a, b)) in minhash.iter_mut().zip(&self.permutations) {
-                    let v = permute(a, b, h);
-                    if v < *slot {
-                        *slot = v;
-                    }
-                }
-            }
+        let shingles = self.shingle_hashes(&shingle_text(text));
+        Hashes {
+            exact,
+            minhash: self.signature(&shingles),
         }
-        Hashes { exact, minhash }
+    }
+
+    /// The hash of every distinct shingle, reduced into the field. The normalized text has exactly one space
+    /// between words, so a shingle of consecutive words is one slice of it.
+    fn shingle_hashes(&self, normalized: &str) -> Vec<u64> {
+        let mut starts = Vec::with_capacity(normalized.len() / 4);
+        let mut ends = Vec::with_capacity(normalized.len() / 4);
+        let mut at = 0;
+        for word in normalized.split(' ') {
+            if !word.is_empty() {
+                starts.push(at);
+                ends.push(at + word.len());
+            }
+            at += word.len() + 1;
+        }
+        if starts.is_empty() {
+            return Vec::new();
+        }
+        // A text shorter than one shingle is one shingle of all its words.
+        let n = self.shingle_size.min(starts.len());
+        let mut hashes: Vec<u64> = (0..=starts.len() - n)
+            .map(|i| xxh3_64(&normalized.as_bytes()[starts[i]..ends[i + n - 1]]) % MERSENNE_61)
+            .collect();
+        // The minimum over a set: a repeated shingle cannot change it.
+        hashes.sort_unstable();
+        hashes.dedup();
+        hashes
+    }
+
+    /// Each permutation's minimum over the shingle hashes (`u64::MAX` for a text without words). One
+    /// permutation at a time over all hashes keeps `a`, `b` and the running minimum in registers.
+    fn signature(&self, shingles: &[u64]) -> Vec<u64> {
+        self.permutations
+            .iter()
+            .map(|&(a, b)| {
+                shingles
+                    .iter()
+                    .fold(u64::MAX, |min, &h| min.min(permute(a, b, h)))
+            })
+            .collect()
     }
 }
 
 impl Step for Fingerprint {
-    fn name(&self) -> StepName {
-        StepName::Fingerprint
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
-        draft.hashes = Some(self.hashes(&draft.text));
+        draft.hashes = Some(self.hashes(draft.text()));
         Ok(())
     }
 }
@@ -175,12 +190,22 @@ fn is_decimal_separator(c: char) -> bool {
 /// diacritics, numbers as `0`, single spaces. Rust has no test for the `Nd` category alone, so every
 /// numeric character counts as a digit (superscripts and vulgar fractions too).
 pub fn shingle_text(text: &str) -> String {
+    // `str::to_lowercase` is `char::to_lowercase` of each character except for a capital sigma, whose
+    // lower case depends on its place in the word; only then is the whole text lowered first.
+    if text.contains('Σ') {
+        shingle_chars(text.to_lowercase().chars(), text.len())
+    } else {
+        shingle_chars(text.chars().flat_map(char::to_lowercase), text.len())
+    }
+}
+
+/// [`shingle_text`] of text already in lower case.
+fn shingle_chars(chars: impl Iterator<Item = char> + Clone, capacity: usize) -> String {
     use unicode_normalization::UnicodeNormalization;
     use unicode_normalization::char::is_combining_mark;
-    let lower = text.to_lowercase();
-    let mut out = String::with_capacity(lower.len());
+    let mut out = String::with_capacity(capacity);
+    let mut chars = chars.peekable();
     let mut pending_space = false;
-    let mut chars = lower.chars().peekable();
     let push_word_char = |out: &mut String, pending: &mut bool, c: char| {
         if *pending && !out.is_empty() {
             out.push(' ');
@@ -341,6 +366,44 @@ mod tests {
                 .iter()
                 .all(|&v| v < MERSENNE_61)
         );
+    }
+
+    /// The signature as first written: every window joined into a new string, every shingle through every
+    /// permutation, repeats included.
+    fn reference_minhash(f: &Fingerprint, text: &str) -> Vec<u64> {
+        let lower = text.to_lowercase();
+        let normalized = shingle_chars(lower.chars(), lower.len());
+        let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+        let mut minhash = vec![u64::MAX; f.permutations.len()];
+        if !words.is_empty() {
+            for window in words.windows(f.shingle_size.min(words.len())) {
+                let h = xxh3_64(window.join(" ").as_bytes()) % MERSENNE_61;
+                for (slot, &(a, b)) in minhash.iter_mut().zip(&f.permutations) {
+                    *slot = (*slot).min(permute(a, b, h));
+                }
+            }
+        }
+        minhash
+    }
+
+    #[test]
+    fn signatures_equal_the_shingle_by_shingle_definition() {
+        let f = fp();
+        let texts = [
+            TEXT.to_string(),
+            String::new(),
+            "one".into(),
+            "ΣΊΣΥΦΟΣ ΟΔΥΣΣΕΥΣ. Σ and İstanbul, ǅ".into(),
+            format!("{TEXT} {TEXT}\n\n{TEXT}"),
+            "Ünïcödé ﬁne ligatures 3.5 and 1,000 ½".into(),
+        ];
+        for text in &texts {
+            assert_eq!(
+                f.hashes(text).minhash,
+                reference_minhash(&f, text),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -25,9 +25,8 @@ use lol_html::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::StepName;
 use crate::error::{ConfigError, StepError, ensure_unit_interval};
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Step};
 
 /// Marks the start or end of a block in the pruned page.
 const BLOCK: char = '\u{E000}';
@@ -303,10 +302,6 @@ enum Part {
 }
 
 impl Step for Extract {
-    fn name(&self) -> StepName {
-        StepName::Html
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
         let Some(html) = draft.html.take() else {
             // A plain-text document passes through untouched.
@@ -316,7 +311,7 @@ impl Step for Extract {
             step: "html",
             message,
         })?;
-        draft.text = extracted.text;
+        draft.set_text(extracted.text);
         draft.title = extracted.title;
         Ok(())
     }
@@ -463,6 +458,6 @@ mod tests {
             .unwrap()
             .run(&mut draft)
             .unwrap();
-        assert_eq!(draft.text, "already text");
+        assert_eq!(draft.text(), "already text");
     }
 }

@@ -10,10 +10,9 @@
 use serde::{Deserialize, Serialize};
 use whatlang::{Detector, Lang};
 
-use crate::config::StepName;
 use crate::error::{ConfigError, StepError, ensure_unit_interval};
 use crate::outcome::{Bound, LanguageGuess};
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Step};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -103,12 +102,8 @@ impl LanguageFilter {
 }
 
 impl Step for LanguageFilter {
-    fn name(&self) -> StepName {
-        StepName::Language
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
-        let guess = self.detect(&draft.text);
+        let guess = self.detect(draft.text());
         let confidence = guess.as_ref().map_or(0.0, |g| g.confidence);
         let lang = guess
             .as_ref()

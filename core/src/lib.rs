@@ -14,6 +14,7 @@
 //! assert_eq!(outcome.reason.unwrap().rule, "gopher_short_doc");
 //! ```
 
+pub mod analysis;
 pub mod config;
 pub mod contamination;
 pub mod dedup;
@@ -26,6 +27,8 @@ pub mod outcome;
 pub mod pii;
 pub mod pipeline;
 pub mod quality;
+pub mod registry;
+pub mod step;
 pub mod tokens;
 
 pub use config::{Config, ConfigFormat, StepName};
@@ -33,4 +36,6 @@ pub use error::{ConfigError, DocumentError};
 pub use outcome::{
     Bound, Check, Document, Hashes, LanguageGuess, Outcome, PiiSpan, Score, Verdict,
 };
-pub use pipeline::{Draft, Pipeline, Resources, Step};
+pub use pipeline::{Pipeline, Resources};
+pub use registry::{STEPS, StepInfo};
+pub use step::{Draft, Flow, Rules, Step};

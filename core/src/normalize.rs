@@ -19,11 +19,10 @@
 //! whitespace, which never changes how the remaining characters compose.
 
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is_nfkc_quick};
 
-use crate::config::StepName;
 use crate::error::{ConfigError, StepError};
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Step};
 
 /// Which Unicode normalization form to apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,11 +111,21 @@ impl Normalize {
     /// Normalizes one text. Idempotent for every input and every config.
     pub fn normalize(&self, text: &str) -> String {
         let mapped = self.map(text);
-        let normalized: String = match self.config.form {
-            Form::Nfc => mapped.nfc().collect(),
-            Form::Nfkc => mapped.nfkc().collect(),
+        // Most text is already in normal form. Composing it again would return it unchanged, and `map` of its
+        // own output is the identity, so a quick check that says "yes" spares both passes.
+        let quick = match self.config.form {
+            Form::Nfc => is_nfc_quick(mapped.chars()),
+            Form::Nfkc => is_nfkc_quick(mapped.chars()),
         };
-        let remapped = self.map(&normalized);
+        let remapped = if quick == IsNormalized::Yes {
+            mapped
+        } else {
+            let normalized: String = match self.config.form {
+                Form::Nfc => mapped.nfc().collect(),
+                Form::Nfkc => mapped.nfkc().collect(),
+            };
+            self.map(&normalized)
+        };
         if self.config.collapse_whitespace {
             collapse_whitespace(&remapped)
         } else {
@@ -221,12 +230,9 @@ fn collapse_whitespace(text: &str) -> String {
 }
 
 impl Step for Normalize {
-    fn name(&self) -> StepName {
-        StepName::Normalize
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
-        draft.text = self.normalize(&draft.text);
+        let normalized = self.normalize(draft.text());
+        draft.set_text(normalized);
         Ok(())
     }
 }
@@ -408,6 +414,27 @@ mod tests {
             let n = with(config);
             let once = n.normalize(&text);
             prop_assert_eq!(n.normalize(&once), once);
+        }
+
+        #[test]
+        fn the_quick_check_changes_nothing(text in tricky_text(), config in any_config()) {
+            let n = with(config);
+            prop_assert_eq!(n.normalize(&text), every_pass(&n, &text));
+        }
+    }
+
+    /// [`Normalize::normalize`] without the normal-form quick check: map, compose, map again, collapse.
+    fn every_pass(n: &Normalize, text: &str) -> String {
+        let mapped = n.map(text);
+        let normalized: String = match n.config.form {
+            Form::Nfc => mapped.nfc().collect(),
+            Form::Nfkc => mapped.nfkc().collect(),
+        };
+        let remapped = n.map(&normalized);
+        if n.config.collapse_whitespace {
+            collapse_whitespace(&remapped)
+        } else {
+            remapped
         }
     }
 }

@@ -7,10 +7,9 @@
 use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
-use crate::config::StepName;
 use crate::error::{ConfigError, StepError};
 use crate::outcome::Bound;
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Step};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -80,12 +79,8 @@ impl TokenCount {
 }
 
 impl Step for TokenCount {
-    fn name(&self) -> StepName {
-        StepName::Tokens
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
-        let count = self.count(&draft.text)?;
+        let count = self.count(draft.text())?;
         draft.tokens = Some(count);
         if let Some(min) = self.min_tokens
             && !draft.check("min_tokens", count as f64, Bound::AtLeast, min as f64)

@@ -58,23 +58,9 @@ pub fn parse_format(name: &str) -> Result<ConfigFormat, WebError> {
     ConfigFormat::parse_name(name).ok_or_else(|| WebError::Format(name.to_string()))
 }
 
-/// The config section holding a step's options. Quality steps keep theirs under `quality`; this mapping is
-/// the config schema's (core/src/config.rs), written down once for the page, which builds one panel per step.
+/// The config section holding a step's options (`quality.gopher`), from the core's step registry.
 pub fn section_of(step: StepName) -> &'static str {
-    match step {
-        StepName::Html => "html",
-        StepName::Normalize => "normalize",
-        StepName::Pii => "pii",
-        StepName::GopherRepetition => "quality.gopher_repetition",
-        StepName::GopherQuality => "quality.gopher",
-        StepName::C4Quality => "quality.c4",
-        StepName::FinewebQuality => "quality.fineweb",
-        StepName::Heuristics => "quality.heuristics",
-        StepName::QualityScore => "quality.score",
-        StepName::Language => "language",
-        StepName::Tokens => "tokens",
-        StepName::Fingerprint => "fingerprint",
-    }
+    step.section()
 }
 
 /// Every step the core knows with its config section, as JSON (`[{"step": "html", "section": "html"}, ...]`),

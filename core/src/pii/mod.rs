@@ -20,10 +20,9 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::config::StepName;
 use crate::error::{ConfigError, StepError};
 use crate::outcome::PiiSpan;
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Step};
 
 /// The kinds of personal data tamis finds, in the order that breaks ties between overlapping finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -398,14 +397,10 @@ fn resolve_overlaps(mut found: Vec<Detection>) -> Vec<Detection> {
 }
 
 impl Step for Scrub {
-    fn name(&self) -> StepName {
-        StepName::Pii
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
-        let (text, spans) = self.scrub(&draft.text);
+        let (text, spans) = self.scrub(draft.text());
         draft.score("pii_spans", spans.len() as f64);
-        draft.text = text;
+        draft.set_text(text);
         draft.pii.extend(spans);
         Ok(())
     }

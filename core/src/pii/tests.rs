@@ -164,7 +164,7 @@ fn the_step_records_spans_and_a_count() {
     let step = Scrub::new(&PiiConfig::default()).unwrap();
     let mut draft = Draft::new("d", "mail a@b.org");
     step.run(&mut draft).unwrap();
-    assert_eq!(draft.text, "mail [EMAIL]");
+    assert_eq!(draft.text(), "mail [EMAIL]");
     assert_eq!(draft.pii.len(), 1);
     assert_eq!(
         draft

@@ -16,11 +16,9 @@ use std::borrow::Cow;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::words::{EnglishTokenizer, char_len, py_split, py_splitlines, py_strip};
-use crate::config::StepName;
+use super::words::{self, char_len, py_split, py_splitlines, py_strip};
 use crate::error::{ConfigError, StepError};
-use crate::outcome::Bound;
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Rules, Step};
 
 /// Phrases that mark a line as cookie or terms-of-use boilerplate (datatrove's `POLICY_SUBSTRINGS`).
 pub const POLICY_SUBSTRINGS: [&str; 6] = [
@@ -98,7 +96,6 @@ impl C4Config {
 pub struct C4Quality {
     config: C4Config,
     citation: Regex,
-    tokenizer: EnglishTokenizer,
 }
 
 impl C4Quality {
@@ -109,19 +106,18 @@ impl C4Quality {
         Ok(Self {
             config: config.clone(),
             citation,
-            tokenizer: EnglishTokenizer::new(),
         })
     }
 
-    fn judge(&self, draft: &mut Draft) {
+    /// Runs the rules; returns the cleaned text when the document passes them all.
+    fn judge(&self, text: &str, rules: &mut Rules<'_>) -> Option<String> {
         let c = &self.config;
-        let text = draft.text.clone();
         let mut kept: Vec<Cow<str>> = Vec::new();
         let mut sentences = 0usize;
         let mut failed = false;
         let (mut lorem_seen, mut bracket_seen) = (false, false);
 
-        for raw in py_splitlines(&text) {
+        for raw in py_splitlines(text) {
             let stripped = py_strip(raw);
             let (mut n_words, mut too_long) = (0i64, false);
             for word in py_split(stripped) {
@@ -152,9 +148,7 @@ impl C4Quality {
             if c.filter_lorem_ipsum && !lorem_seen && lower.contains("lorem ipsum") {
                 lorem_seen = true;
                 failed = true;
-                if !draft.check("lorem_ipsum", 1.0, Bound::Below, 1.0) {
-                    return;
-                }
+                rules.must_not("lorem_ipsum", true).continue_value()?;
             }
             if c.filter_javascript && lower.contains("javascript") {
                 continue;
@@ -162,15 +156,13 @@ impl C4Quality {
             if c.filter_curly_bracket && !bracket_seen && line.contains('{') {
                 bracket_seen = true;
                 failed = true;
-                if !draft.check("curly_bracket", 1.0, Bound::Below, 1.0) {
-                    return;
-                }
+                rules.must_not("curly_bracket", true).continue_value()?;
             }
             if c.filter_policy && POLICY_SUBSTRINGS.iter().any(|p| lower.contains(p)) {
                 continue;
             }
             if c.min_num_sentences != -1 {
-                sentences += self.tokenizer.count_sentences(&line);
+                sentences += words::english().count_sentences(&line);
             }
             kept.push(line);
         }
@@ -179,28 +171,21 @@ impl C4Quality {
             let enough = sentences as i64 >= c.min_num_sentences;
             // A dropped document keeps its text, also when `evaluate_all` lets later steps judge it.
             failed |= !enough;
-            if !draft.check(
-                "too_few_sentences",
-                sentences as f64,
-                Bound::AtLeast,
-                c.min_num_sentences as f64,
-            ) {
-                return;
-            }
+            let min = c.min_num_sentences as f64;
+            rules
+                .at_least("too_few_sentences", sentences as f64, min)
+                .continue_value()?;
         }
-        if !failed {
-            draft.text = py_strip(&kept.join("\n")).to_string();
-        }
+        (!failed).then(|| py_strip(&kept.join("\n")).to_string())
     }
 }
 
 impl Step for C4Quality {
-    fn name(&self) -> StepName {
-        StepName::C4Quality
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
-        self.judge(draft);
+        let (text, mut rules) = draft.read();
+        if let Some(cleaned) = self.judge(text.as_str(), &mut rules) {
+            draft.set_text(cleaned);
+        }
         Ok(())
     }
 }
@@ -247,7 +232,7 @@ mod tests {
         let draft = run(&C4Config::default(), &text);
         assert!(draft.first_failure().is_none());
         assert_eq!(
-            draft.text,
+            draft.text(),
             format!("{GOOD}\nSee the notes.\n{}", good_lines(4))
         );
     }
@@ -259,11 +244,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            run(&config, "Two words.\nOne two three.").text,
+            run(&config, "Two words.\nOne two three.").text(),
             "One two three."
         );
         assert_eq!(
-            run(&config, "One two three four.").text,
+            run(&config, "One two three four.").text(),
             "One two three four."
         );
     }
@@ -276,7 +261,7 @@ mod tests {
             ..Default::default()
         };
         let text = format!("{} is long.\nabcdefghij is fine.", "a".repeat(11));
-        assert_eq!(run(&config, &text).text, "abcdefghij is fine.");
+        assert_eq!(run(&config, &text).text(), "abcdefghij is fine.");
     }
 
     #[test]
@@ -288,7 +273,7 @@ mod tests {
             .run(&mut draft)
             .unwrap();
         assert_eq!(draft.first_failure().unwrap().rule, "too_few_sentences");
-        assert_eq!(draft.text, text);
+        assert_eq!(draft.text(), text);
     }
 
     #[test]
@@ -304,13 +289,13 @@ mod tests {
         let text = format!("{}\nThe set {{1, 2}} is small.", good_lines(5));
         let draft = run(&C4Config::default(), &text);
         assert_eq!(draft.first_failure().unwrap().rule, "curly_bracket");
-        assert_eq!(draft.text, text, "a dropped document keeps its text");
+        assert_eq!(draft.text(), text, "a dropped document keeps its text");
         let mut all = Draft::new("d", text.clone()).with_evaluate_all(true);
         C4Quality::new(&C4Config::default())
             .unwrap()
             .run(&mut all)
             .unwrap();
-        assert_eq!(all.text, text, "also when every rule is evaluated");
+        assert_eq!(all.text(), text, "also when every rule is evaluated");
         // A bracket on a line removed earlier does not count.
         let text = format!("{}\nfunction() {{ return 1 }}", good_lines(5));
         assert!(run(&C4Config::default(), &text).first_failure().is_none());
@@ -325,7 +310,7 @@ mod tests {
         };
         let draft = run(&config, "no punctuation at all");
         assert!(draft.checks.is_empty());
-        assert_eq!(draft.text, "no punctuation at all");
+        assert_eq!(draft.text(), "no punctuation at all");
     }
 
     #[test]

@@ -8,11 +8,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::gopher_repetition::find_duplicates;
-use super::words::{EnglishTokenizer, char_len, is_terminal_punctuation, py_strip};
-use crate::config::StepName;
+use super::words::{char_len, is_terminal_punctuation, py_strip};
+use crate::analysis::Text;
 use crate::error::{ConfigError, StepError, ensure_unit_interval};
-use crate::outcome::Bound;
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Flow, Rules, Step};
 
 /// The constructor arguments of datatrove's `FineWebQualityFilter`, with its defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,14 +74,12 @@ impl FinewebConfig {
 
 pub struct FinewebQuality {
     config: FinewebConfig,
-    tokenizer: EnglishTokenizer,
 }
 
 impl FinewebQuality {
     pub fn new(config: &FinewebConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             config: config.clone(),
-            tokenizer: EnglishTokenizer::new(),
         })
     }
 
@@ -96,69 +93,47 @@ impl FinewebQuality {
         }
     }
 
-    fn judge(&self, draft: &mut Draft) {
+    fn judge(&self, text: Text<'_>, rules: &mut Rules<'_>) -> Flow {
         let c = &self.config;
-        let text = draft.text.clone();
         let lines: Vec<&str> = text
             .split('\n')
             .filter(|l| !py_strip(l).is_empty())
             .collect();
-        if !draft.check("empty", lines.len() as f64, Bound::AtLeast, 1.0) {
-            return;
-        }
+        rules.at_least("empty", lines.len() as f64, 1.0)?;
         let n_lines = lines.len() as f64;
 
         let punctuated = lines.iter().filter(|l| self.ends_punctuated(l)).count() as f64 / n_lines;
-        if (punctuated != 0.0 || !c.line_punct_exclude_zero)
-            && !draft.check(
-                "line_punct_ratio",
-                punctuated,
-                Bound::AtLeast,
-                c.line_punct_thr,
-            )
-        {
-            return;
+        if punctuated != 0.0 || !c.line_punct_exclude_zero {
+            rules.at_least("line_punct_ratio", punctuated, c.line_punct_thr)?;
         }
 
         let short = lines
             .iter()
-            .filter(|l| char_len(l) <= c.short_line_length)
+            .filter(|l| l.len() <= c.short_line_length || char_len(l) <= c.short_line_length)
             .count() as f64
             / n_lines;
-        if !draft.check("short_line_ratio", short, Bound::AtMost, c.short_line_thr) {
-            return;
-        }
+        rules.at_most("short_line_ratio", short, c.short_line_thr)?;
 
-        let non_newline = text.chars().filter(|&ch| ch != '\n').count();
+        let counts = text.char_counts();
+        let non_newline = counts.chars - counts.newlines;
         let duplicated = find_duplicates(&lines).1 as f64 / non_newline.max(1) as f64;
-        if !draft.check(
-            "char_dup_ratio",
-            duplicated,
-            Bound::AtMost,
-            c.char_duplicates_ratio,
-        ) {
-            return;
-        }
+        rules.at_most("char_dup_ratio", duplicated, c.char_duplicates_ratio)?;
 
-        let words = self.tokenizer.words(&text).len();
-        let newlines = text.matches('\n').count();
+        let words = text.words().len();
         // A non-blank line always holds a word, so `words` is never 0 here; guard anyway.
         let per_word = if words == 0 {
             f64::INFINITY
         } else {
-            newlines as f64 / words as f64
+            counts.newlines as f64 / words as f64
         };
-        draft.check("list_ratio", per_word, Bound::AtMost, c.new_line_ratio);
+        rules.at_most("list_ratio", per_word, c.new_line_ratio)
     }
 }
 
 impl Step for FinewebQuality {
-    fn name(&self) -> StepName {
-        StepName::FinewebQuality
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
-        self.judge(draft);
+        let (text, mut rules) = draft.read();
+        let _ = self.judge(text, &mut rules);
         Ok(())
     }
 }

@@ -7,13 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::words::{
-    EnglishTokenizer, char_len, is_datatrove_punctuation, is_py_alpha, is_py_space, py_splitlines,
-};
-use crate::config::StepName;
+use super::words::{char_len, is_datatrove_punctuation, is_py_alpha, is_py_space};
+use crate::analysis::Text;
 use crate::error::{ConfigError, StepError, ensure_unit_interval};
-use crate::outcome::Bound;
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Flow, Rules, Step, off_if_zero};
 
 /// The constructor arguments of datatrove's `GopherQualityFilter`, with its defaults (Gopher, table A1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,9 +103,16 @@ impl GopherQualityConfig {
 }
 
 pub struct GopherQuality {
-    config: GopherQualityConfig,
+    min_doc_words: Option<f64>,
+    max_doc_words: Option<f64>,
+    min_avg_word_length: Option<f64>,
+    max_avg_word_length: Option<f64>,
+    max_symbol_word_ratio: Option<f64>,
+    max_bullet_lines_ratio: Option<f64>,
+    max_ellipsis_lines_ratio: Option<f64>,
+    max_non_alpha_words_ratio: Option<f64>,
+    min_stop_words: Option<f64>,
     stop_words: Vec<String>,
-    tokenizer: EnglishTokenizer,
 }
 
 impl GopherQuality {
@@ -118,180 +122,121 @@ impl GopherQuality {
             None => STOP_WORDS.iter().map(|s| s.to_string()).collect(),
         };
         Ok(Self {
-            config: config.clone(),
+            min_doc_words: off_if_zero(config.min_doc_words as f64),
+            max_doc_words: off_if_zero(config.max_doc_words as f64),
+            min_avg_word_length: off_if_zero(config.min_avg_word_length),
+            max_avg_word_length: off_if_zero(config.max_avg_word_length),
+            max_symbol_word_ratio: off_if_zero(config.max_symbol_word_ratio),
+            max_bullet_lines_ratio: off_if_zero(config.max_bullet_lines_ratio),
+            max_ellipsis_lines_ratio: off_if_zero(config.max_ellipsis_lines_ratio),
+            max_non_alpha_words_ratio: off_if_zero(config.max_non_alpha_words_ratio),
+            min_stop_words: off_if_zero(config.min_stop_words as f64),
             stop_words,
-            tokenizer: EnglishTokenizer::new(),
         })
     }
 
-    /// The rules in datatrove's order; returns as soon as `draft.check` says to stop.
-    fn judge(&self, draft: &mut Draft) {
-        let c = &self.config;
-        let text = draft.text.clone();
-        let words = self.tokenizer.words(&text);
+    /// The rules in datatrove's order; stops at the first failure unless every rule is to be evaluated.
+    fn judge(&self, text: Text<'_>, rules: &mut Rules<'_>) -> Flow {
+        let words = text.words();
         let n_words = words.len();
-        let non_symbol: Vec<&str> = words
-            .iter()
-            .copied()
-            .filter(|w| w.chars().any(|ch| !is_datatrove_punctuation(ch)))
-            .collect();
-        let n_non_symbol = non_symbol.len() as f64;
-
-        if c.min_doc_words != 0
-            && !draft.check(
-                "gopher_short_doc",
-                n_non_symbol,
-                Bound::AtLeast,
-                c.min_doc_words as f64,
-            )
-        {
-            return;
+        let (mut non_symbol, mut non_symbol_chars) = (0usize, 0usize);
+        for word in words.iter() {
+            if word.chars().any(|ch| !is_datatrove_punctuation(ch)) {
+                non_symbol += 1;
+                non_symbol_chars += char_len(word);
+            }
         }
-        if c.max_doc_words != 0
-            && !draft.check(
-                "gopher_long_doc",
-                n_non_symbol,
-                Bound::AtMost,
-                c.max_doc_words as f64,
-            )
-        {
-            return;
-        }
+        let n_non_symbol = non_symbol as f64;
+        rules.at_least("gopher_short_doc", n_non_symbol, self.min_doc_words)?;
+        rules.at_most("gopher_long_doc", n_non_symbol, self.max_doc_words)?;
 
         // numpy's mean of no lengths is NaN, which fails no comparison: the rules pass.
-        if !non_symbol.is_empty() {
-            let avg = non_symbol.iter().map(|w| char_len(w) as f64).sum::<f64>() / n_non_symbol;
-            if c.min_avg_word_length != 0.0
-                && !draft.check(
-                    "gopher_below_avg_threshold",
-                    avg,
-                    Bound::AtLeast,
-                    c.min_avg_word_length,
-                )
-            {
-                return;
-            }
-            if c.max_avg_word_length != 0.0
-                && !draft.check(
-                    "gopher_above_avg_threshold",
-                    avg,
-                    Bound::AtMost,
-                    c.max_avg_word_length,
-                )
-            {
-                return;
-            }
+        if non_symbol > 0 {
+            let avg = non_symbol_chars as f64 / n_non_symbol;
+            rules.at_least("gopher_below_avg_threshold", avg, self.min_avg_word_length)?;
+            rules.at_most("gopher_above_avg_threshold", avg, self.max_avg_word_length)?;
         }
 
         // With no words at all (reachable only with min_doc_words = 0) datatrove divides by zero; tamis
         // takes every per-word and per-line ratio as 0 instead of failing the document.
-        let per_word = |count: usize| {
-            if n_words == 0 {
-                0.0
-            } else {
-                count as f64 / n_words as f64
-            }
-        };
-        if c.max_symbol_word_ratio != 0.0 {
+        let per_word = |count: usize| ratio(count, n_words);
+        if self.max_symbol_word_ratio.is_some() {
             let hashes = per_word(text.matches('#').count());
-            if !draft.check(
-                "gopher_too_many_hashes",
-                hashes,
-                Bound::AtMost,
-                c.max_symbol_word_ratio,
-            ) {
-                return;
-            }
+            rules.at_most("gopher_too_many_hashes", hashes, self.max_symbol_word_ratio)?;
             let ellipses = per_word(text.matches("...").count() + text.matches('…').count());
-            if !draft.check(
+            rules.at_most(
                 "gopher_too_many_ellipsis",
                 ellipses,
-                Bound::AtMost,
-                c.max_symbol_word_ratio,
-            ) {
-                return;
-            }
+                self.max_symbol_word_ratio,
+            )?;
         }
 
-        let lines = py_splitlines(&text);
-        let per_line = |count: usize| {
-            if lines.is_empty() {
-                0.0
-            } else {
-                count as f64 / lines.len() as f64
-            }
-        };
-        if c.max_bullet_lines_ratio != 0.0 {
+        let lines = text.lines();
+        let per_line = |count: usize| ratio(count, lines.len());
+        if self.max_bullet_lines_ratio.is_some() {
             let bullets = lines
                 .iter()
-                .filter(|l| {
-                    let l = l.trim_start_matches(is_py_space);
-                    l.starts_with('•') || l.starts_with('-')
-                })
+                .map(|l| l.trim_start_matches(is_py_space))
+                .filter(|l| l.starts_with('•') || l.starts_with('-'))
                 .count();
-            if !draft.check(
+            rules.at_most(
                 "gopher_too_many_bullets",
                 per_line(bullets),
-                Bound::AtMost,
-                c.max_bullet_lines_ratio,
-            ) {
-                return;
-            }
+                self.max_bullet_lines_ratio,
+            )?;
         }
-        if c.max_ellipsis_lines_ratio != 0.0 {
+        if self.max_ellipsis_lines_ratio.is_some() {
             let ending = lines
                 .iter()
-                .filter(|l| {
-                    let l = l.trim_end_matches(is_py_space);
-                    l.ends_with("...") || l.ends_with('…')
-                })
+                .map(|l| l.trim_end_matches(is_py_space))
+                .filter(|l| l.ends_with("...") || l.ends_with('…'))
                 .count();
-            if !draft.check(
+            let ending = per_line(ending);
+            rules.at_most(
                 "gopher_too_many_end_ellipsis",
-                per_line(ending),
-                Bound::AtMost,
-                c.max_ellipsis_lines_ratio,
-            ) {
-                return;
-            }
+                ending,
+                self.max_ellipsis_lines_ratio,
+            )?;
         }
 
-        if c.max_non_alpha_words_ratio != 0.0 {
+        if self.max_non_alpha_words_ratio.is_some() {
             let alpha = per_word(words.iter().filter(|w| w.chars().any(is_py_alpha)).count());
-            if !draft.check(
+            rules.at_least(
                 "gopher_below_alpha_threshold",
                 alpha,
-                Bound::AtLeast,
-                c.max_non_alpha_words_ratio,
-            ) {
-                return;
-            }
+                self.max_non_alpha_words_ratio,
+            )?;
         }
 
-        if c.min_stop_words != 0 {
+        if self.min_stop_words.is_some() {
             let present = self
                 .stop_words
                 .iter()
-                .filter(|s| words.contains(&s.as_str()))
+                .filter(|s| words.iter().any(|w| w == s.as_str()))
                 .count();
-            let present = present as f64;
-            draft.check(
+            rules.at_least(
                 "gopher_enough_stop_words",
-                present,
-                Bound::AtLeast,
-                c.min_stop_words as f64,
-            );
+                present as f64,
+                self.min_stop_words,
+            )?;
         }
+        Flow::Continue(())
+    }
+}
+
+/// `count / total`, or 0 over nothing.
+fn ratio(count: usize, total: usize) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        count as f64 / total as f64
     }
 }
 
 impl Step for GopherQuality {
-    fn name(&self) -> StepName {
-        StepName::GopherQuality
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
-        self.judge(draft);
+        let (text, mut rules) = draft.read();
+        let _ = self.judge(text, &mut rules);
         Ok(())
     }
 }

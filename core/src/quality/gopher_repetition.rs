@@ -13,11 +13,10 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use serde::{Deserialize, Serialize};
 
-use super::words::{EnglishTokenizer, char_len, py_strip};
-use crate::config::StepName;
+use super::words::{char_len, py_strip};
+use crate::analysis::Text;
 use crate::error::{ConfigError, StepError, ensure_unit_interval};
-use crate::outcome::Bound;
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Flow, Rules, Step, off_if_zero};
 
 /// The constructor arguments of datatrove's `GopherRepetitionFilter`, with its defaults (Gopher, table A1).
 /// A fraction of 0 switches its rule off, as in datatrove.
@@ -93,110 +92,82 @@ impl GopherRepetitionConfig {
 }
 
 pub struct GopherRepetition {
-    config: GopherRepetitionConfig,
-    tokenizer: EnglishTokenizer,
+    dup_line_frac: Option<f64>,
+    dup_para_frac: Option<f64>,
+    dup_line_char_frac: Option<f64>,
+    dup_para_char_frac: Option<f64>,
+    /// `(n, largest fraction, rule name)`.
+    top_n_grams: Vec<(usize, f64, String)>,
+    dup_n_grams: Vec<(usize, f64, String)>,
 }
 
 impl GopherRepetition {
     pub fn new(config: &GopherRepetitionConfig) -> Result<Self, ConfigError> {
+        let named = |list: &[(usize, f64)], name: &str| {
+            list.iter()
+                .map(|&(n, frac)| (n, frac, name.replace('N', &n.to_string())))
+                .collect()
+        };
         Ok(Self {
-            config: config.clone(),
-            tokenizer: EnglishTokenizer::new(),
+            dup_line_frac: off_if_zero(config.dup_line_frac),
+            dup_para_frac: off_if_zero(config.dup_para_frac),
+            dup_line_char_frac: off_if_zero(config.dup_line_char_frac),
+            dup_para_char_frac: off_if_zero(config.dup_para_char_frac),
+            top_n_grams: named(&config.top_n_grams, "top_N_gram"),
+            dup_n_grams: named(&config.dup_n_grams, "duplicated_N_n_grams"),
         })
     }
 
-    fn judge(&self, draft: &mut Draft) {
-        let c = &self.config;
-        let text = draft.text.clone();
-        let text_len = char_len(&text);
-        if !draft.check("empty", text_len as f64, Bound::AtLeast, 1.0) {
-            return;
-        }
+    fn judge(&self, text: Text<'_>, rules: &mut Rules<'_>) -> Flow {
+        let text_len = text.char_counts().chars;
+        rules.at_least("empty", text_len as f64, 1.0)?;
         let total = text_len as f64;
 
         let paragraphs = split_runs(py_strip(&text), 2);
         let (dup_paragraphs, dup_paragraph_chars) = find_duplicates(&paragraphs);
-        if c.dup_para_frac != 0.0
-            && !draft.check(
-                "dup_para_frac",
-                dup_paragraphs as f64 / paragraphs.len() as f64,
-                Bound::AtMost,
-                c.dup_para_frac,
-            )
-        {
-            return;
-        }
-        if c.dup_para_char_frac != 0.0
-            && !draft.check(
-                "dup_para_char_frac",
-                dup_paragraph_chars as f64 / total,
-                Bound::AtMost,
-                c.dup_para_char_frac,
-            )
-        {
-            return;
-        }
+        let dup_paragraphs = dup_paragraphs as f64 / paragraphs.len() as f64;
+        rules.at_most("dup_para_frac", dup_paragraphs, self.dup_para_frac)?;
+        let dup_paragraph_chars = dup_paragraph_chars as f64 / total;
+        rules.at_most(
+            "dup_para_char_frac",
+            dup_paragraph_chars,
+            self.dup_para_char_frac,
+        )?;
 
         let lines = split_runs(&text, 1);
         let (dup_lines, dup_line_chars) = find_duplicates(&lines);
-        if c.dup_line_frac != 0.0
-            && !draft.check(
-                "dup_line_frac",
-                dup_lines as f64 / lines.len() as f64,
-                Bound::AtMost,
-                c.dup_line_frac,
-            )
-        {
-            return;
-        }
-        if c.dup_line_char_frac != 0.0
-            && !draft.check(
-                "dup_line_char_frac",
-                dup_line_chars as f64 / total,
-                Bound::AtMost,
-                c.dup_line_char_frac,
-            )
-        {
-            return;
-        }
+        rules.at_most(
+            "dup_line_frac",
+            dup_lines as f64 / lines.len() as f64,
+            self.dup_line_frac,
+        )?;
+        let dup_line_chars = dup_line_chars as f64 / total;
+        rules.at_most(
+            "dup_line_char_frac",
+            dup_line_chars,
+            self.dup_line_char_frac,
+        )?;
 
-        let words = self.tokenizer.words(&text);
+        let words = text.words().to_vec();
         let spaced = Joined::new(&words, " ");
-        for &(n, frac) in &c.top_n_grams {
-            let Some(top) = top_n_gram_chars(&spaced, n) else {
-                continue;
-            };
-            if !draft.check(
-                &format!("top_{n}_gram"),
-                top as f64 / total,
-                Bound::AtMost,
-                frac,
-            ) {
-                return;
+        for (n, frac, rule) in &self.top_n_grams {
+            if let Some(top) = top_n_gram_chars(&spaced, *n) {
+                rules.at_most(rule, top as f64 / total, *frac)?;
             }
         }
         let glued = Joined::new(&words, "");
-        for &(n, frac) in &c.dup_n_grams {
-            let repeated = duplicated_n_gram_chars(&glued, n);
-            if !draft.check(
-                &format!("duplicated_{n}_n_grams"),
-                repeated as f64 / total,
-                Bound::AtMost,
-                frac,
-            ) {
-                return;
-            }
+        for (n, frac, rule) in &self.dup_n_grams {
+            let repeated = duplicated_n_gram_chars(&glued, *n);
+            rules.at_most(rule, repeated as f64 / total, *frac)?;
         }
+        Flow::Continue(())
     }
 }
 
 impl Step for GopherRepetition {
-    fn name(&self) -> StepName {
-        StepName::GopherRepetition
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
-        self.judge(draft);
+        let (text, mut rules) = draft.read();
+        let _ = self.judge(text, &mut rules);
         Ok(())
     }
 }

@@ -5,15 +5,13 @@
 //! at a line break. That is deliberately simpler than the spaCy splitting the datatrove ports use: these
 //! rules are coarse bounds, and a simple definition is one users can reproduce by hand.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::StepName;
+use crate::analysis::Text;
 use crate::error::{ConfigError, StepError, ensure_unit_interval};
-use crate::outcome::Bound;
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Flow, Rules, Step};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -83,134 +81,49 @@ impl Heuristics {
     }
 }
 
-impl Step for Heuristics {
-    fn name(&self) -> StepName {
-        StepName::Heuristics
-    }
-
-    fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
+impl Heuristics {
+    fn judge(&self, text: Text<'_>, rules: &mut Rules<'_>) -> Flow {
         let c = &self.config;
-        let text = draft.text.clone();
-        let words = words(&text);
-        if !draft.check(
-            "min_words",
-            words.len() as f64,
-            Bound::AtLeast,
-            c.min_words as f64,
-        ) {
-            return Ok(());
-        }
-        if !draft.check(
-            "alnum_ratio",
-            alnum_ratio(&text),
-            Bound::AtLeast,
-            c.min_alnum_ratio,
-        ) {
-            return Ok(());
-        }
-        let repeated = repeated_ngram_ratio(&words, c.ngram_size);
-        if !draft.check(
-            "repeated_ngram_ratio",
-            repeated,
-            Bound::AtMost,
-            c.max_repeated_ngram_ratio,
-        ) {
-            return Ok(());
-        }
-        let avg = avg_sentence_words(&text);
-        if !draft.check(
-            "min_avg_sentence_words",
-            avg,
-            Bound::AtLeast,
-            c.min_avg_sentence_words,
-        ) {
-            return Ok(());
-        }
-        draft.check(
-            "max_avg_sentence_words",
-            avg,
-            Bound::AtMost,
-            c.max_avg_sentence_words,
-        );
+        let words = text.lowercase_word_ids();
+        rules.at_least("min_words", words.len() as f64, c.min_words as f64)?;
+        let chars = text.char_counts();
+        let alnum = ratio(chars.alphanumeric, chars.non_whitespace);
+        rules.at_least("alnum_ratio", alnum, c.min_alnum_ratio)?;
+        let repeated = repeated_ngram_ratio(words, c.ngram_size);
+        rules.at_most("repeated_ngram_ratio", repeated, c.max_repeated_ngram_ratio)?;
+        let avg = text.avg_sentence_words();
+        rules.at_least("min_avg_sentence_words", avg, c.min_avg_sentence_words)?;
+        rules.at_most("max_avg_sentence_words", avg, c.max_avg_sentence_words)
+    }
+}
+
+impl Step for Heuristics {
+    fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
+        let (text, mut rules) = draft.read();
+        let _ = self.judge(text, &mut rules);
         Ok(())
     }
 }
 
-/// Whitespace-separated words.
-pub(crate) fn words(text: &str) -> Vec<&str> {
-    text.split_whitespace().collect()
-}
-
-/// Letters and digits over all non-whitespace characters; 0 for a blank text.
-pub(crate) fn alnum_ratio(text: &str) -> f64 {
-    let (mut alnum, mut total) = (0usize, 0usize);
-    for c in text.chars().filter(|c| !c.is_whitespace()) {
-        total += 1;
-        alnum += usize::from(c.is_alphanumeric());
-    }
-    if total == 0 {
+/// `part / whole`; 0 for nothing.
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
         0.0
     } else {
-        alnum as f64 / total as f64
+        part as f64 / whole as f64
     }
 }
 
-/// Share of the word `n`-grams that repeat an n-gram seen earlier in the text (case-insensitive).
-pub(crate) fn repeated_ngram_ratio(words: &[&str], n: usize) -> f64 {
+/// Share of the word `n`-grams that repeat an n-gram seen earlier in the text. Words are compared by
+/// [`Text::lowercase_word_ids`], so the comparison ignores case.
+pub(crate) fn repeated_ngram_ratio(words: &[u32], n: usize) -> f64 {
     if n == 0 || words.len() < n {
         return 0.0;
     }
-    let lower: Vec<Cow<str>> = words.iter().map(|w| lowercase(w)).collect();
-    let mut seen: HashSet<&[Cow<str>]> = HashSet::with_capacity(lower.len());
-    let mut repeats = 0usize;
-    let total = lower.len() - n + 1;
-    for gram in lower.windows(n) {
-        if !seen.insert(gram) {
-            repeats += 1;
-        }
-    }
+    let total = words.len() - n + 1;
+    let mut seen: HashSet<&[u32]> = HashSet::with_capacity(total);
+    let repeats = words.windows(n).filter(|gram| !seen.insert(gram)).count();
     repeats as f64 / total as f64
-}
-
-/// `str::to_lowercase`, borrowing the word when it is already lower-case ASCII, as most words are.
-fn lowercase(word: &str) -> Cow<'_, str> {
-    if !word.is_ascii() {
-        Cow::Owned(word.to_lowercase())
-    } else if word.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(word.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(word)
-    }
-}
-
-/// Sentences as word counts; empty sentences are skipped.
-pub(crate) fn sentence_word_counts(text: &str) -> Vec<usize> {
-    let mut counts = Vec::new();
-    let mut current = 0usize;
-    for line in text.split('\n') {
-        for word in line.split_whitespace() {
-            current += 1;
-            if word.ends_with(['.', '!', '?', '。', '！', '？']) {
-                counts.push(current);
-                current = 0;
-            }
-        }
-        if current > 0 {
-            counts.push(current);
-            current = 0;
-        }
-    }
-    counts
-}
-
-/// Mean words per sentence; 0 for a text without words.
-pub(crate) fn avg_sentence_words(text: &str) -> f64 {
-    let counts = sentence_word_counts(text);
-    if counts.is_empty() {
-        0.0
-    } else {
-        counts.iter().sum::<usize>() as f64 / counts.len() as f64
-    }
 }
 
 #[cfg(test)]
@@ -264,6 +177,11 @@ mod tests {
         assert_eq!(above.first_failure().unwrap().rule, "min_words");
     }
 
+    fn alnum_ratio(text: &str) -> f64 {
+        let counts = crate::analysis::CharCounts::of(text);
+        ratio(counts.alphanumeric, counts.non_whitespace)
+    }
+
     #[test]
     fn alnum_ratio_counts_non_whitespace_only() {
         assert_eq!(alnum_ratio("ab !!"), 0.5);
@@ -280,10 +198,11 @@ mod tests {
 
     #[test]
     fn repeated_ngrams_are_measured_case_insensitively() {
-        let words = words("a b c A B C");
+        let cache = crate::analysis::Analysis::default();
+        let words = cache.of("a b c A B C").lowercase_word_ids();
         // 4 trigrams: "a b c", "b c a", "c a b", "a b c" again.
-        assert_eq!(repeated_ngram_ratio(&words, 3), 0.25);
-        assert_eq!(repeated_ngram_ratio(&words, 7), 0.0);
+        assert_eq!(repeated_ngram_ratio(words, 3), 0.25);
+        assert_eq!(repeated_ngram_ratio(words, 7), 0.0);
         let spam = "buy cheap pills now ".repeat(30);
         let d = run(
             HeuristicsConfig {
@@ -296,21 +215,18 @@ mod tests {
     }
 
     #[test]
-    fn lowercasing_borrows_only_what_is_already_lower_case() {
-        assert!(matches!(lowercase("river"), Cow::Borrowed("river")));
-        assert_eq!(lowercase("RiVer"), "river");
-        assert_eq!(lowercase("ÉTÉ"), "été");
-        assert_eq!(lowercase("İ"), "İ".to_lowercase());
-    }
-
-    #[test]
     fn sentence_length_bounds_hold_at_their_edges() {
         assert_eq!(
-            sentence_word_counts("One two three. Four five!\nSix seven"),
+            crate::analysis::sentence_word_counts("One two three. Four five!\nSix seven"),
             vec![3, 2, 2]
         );
         let ten = "one two three four five six seven eight nine ten. ".repeat(3);
-        assert_eq!(avg_sentence_words(&ten), 10.0);
+        assert_eq!(
+            crate::analysis::Analysis::default()
+                .of(&ten)
+                .avg_sentence_words(),
+            10.0
+        );
         let loose = HeuristicsConfig {
             min_words: 1,
             max_repeated_ngram_ratio: 1.0,

@@ -13,15 +13,12 @@
 //! Every component and the total are recorded as scores so that users can see why a score is low, and
 //! the total is checked against `threshold`.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
-use super::heuristics::{avg_sentence_words, words};
-use crate::config::StepName;
+use crate::analysis::Text;
 use crate::error::{ConfigError, StepError, ensure_unit_interval};
 use crate::outcome::Bound;
-use crate::pipeline::{Draft, Step};
+use crate::step::{Draft, Step};
 
 const MATTR_WINDOW: usize = 100;
 
@@ -90,12 +87,17 @@ impl QualityScore {
     }
 
     pub fn breakdown(&self, text: &str) -> QualityBreakdown {
-        let words = words(text);
+        self.breakdown_of(crate::analysis::Analysis::default().of(text))
+    }
+
+    /// [`Self::breakdown`] from the shared analysis of a text.
+    pub fn breakdown_of(&self, text: Text<'_>) -> QualityBreakdown {
+        let words = text.lowercase_word_ids();
         let length = (words.len() as f64 / self.config.target_words as f64).min(1.0);
         let sentence_length =
-            sentence_component(avg_sentence_words(text), self.config.ideal_sentence_words);
-        let diversity = ((mattr(&words) - 0.3) / 0.4).clamp(0.0, 1.0);
-        let completeness = completeness(text);
+            sentence_component(text.avg_sentence_words(), self.config.ideal_sentence_words);
+        let diversity = ((mattr(words) - 0.3) / 0.4).clamp(0.0, 1.0);
+        let completeness = completeness(&text);
         let total = (length + sentence_length + diversity + completeness) / 4.0;
         QualityBreakdown {
             length,
@@ -108,12 +110,8 @@ impl QualityScore {
 }
 
 impl Step for QualityScore {
-    fn name(&self) -> StepName {
-        StepName::QualityScore
-    }
-
     fn run(&self, draft: &mut Draft) -> Result<(), StepError> {
-        let b = self.breakdown(&draft.text);
+        let b = self.breakdown_of(draft.analysis());
         draft.score("quality.length", b.length);
         draft.score("quality.sentence_length", b.sentence_length);
         draft.score("quality.diversity", b.diversity);
@@ -142,28 +140,28 @@ fn sentence_component(avg: f64, [lo, hi]: [f64; 2]) -> f64 {
 }
 
 /// Moving-average type-token ratio over lower-cased words; the plain ratio for texts shorter than a window.
-fn mattr(words: &[&str]) -> f64 {
+fn mattr(words: &[u32]) -> f64 {
     if words.is_empty() {
         return 0.0;
     }
-    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    let window = MATTR_WINDOW.min(lower.len());
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for w in &lower[..window] {
-        *counts.entry(w.as_str()).or_default() += 1;
+    let window = MATTR_WINDOW.min(words.len());
+    // Occurrences of each word id in the current window, and how many ids occur at all.
+    let mut counts = vec![0u32; words.iter().max().map_or(0, |&m| m as usize + 1)];
+    let mut distinct = 0usize;
+    for &w in &words[..window] {
+        distinct += usize::from(counts[w as usize] == 0);
+        counts[w as usize] += 1;
     }
-    let mut sum = counts.len() as f64 / window as f64;
+    let mut sum = distinct as f64 / window as f64;
     let mut windows = 1usize;
-    for i in window..lower.len() {
-        let out = lower[i - window].as_str();
-        if let Some(n) = counts.get_mut(out) {
-            *n -= 1;
-            if *n == 0 {
-                counts.remove(out);
-            }
-        }
-        *counts.entry(lower[i].as_str()).or_default() += 1;
-        sum += counts.len() as f64 / window as f64;
+    for i in window..words.len() {
+        let out = words[i - window] as usize;
+        counts[out] -= 1;
+        distinct -= usize::from(counts[out] == 0);
+        let w = words[i] as usize;
+        distinct += usize::from(counts[w] == 0);
+        counts[w] += 1;
+        sum += distinct as f64 / window as f64;
         windows += 1;
     }
     sum / windows as f64
@@ -251,9 +249,15 @@ mod tests {
 
     #[test]
     fn mattr_ignores_length_for_repetitive_and_diverse_text() {
-        assert_eq!(mattr(&["a", "b", "a", "b"]), 0.5);
-        let repetitive: Vec<&str> = std::iter::repeat_n(["x", "y"], 200).flatten().collect();
-        assert!((mattr(&repetitive) - 2.0 / 100.0).abs() < 1e-12);
+        let mattr_of = |text: &str| {
+            mattr(
+                crate::analysis::Analysis::default()
+                    .of(text)
+                    .lowercase_word_ids(),
+            )
+        };
+        assert_eq!(mattr_of("a b A b"), 0.5);
+        assert!((mattr_of(&"x y ".repeat(200)) - 2.0 / 100.0).abs() < 1e-12);
     }
 
     #[test]

@@ -463,8 +463,18 @@ fn compile(pattern: &str) -> Regex {
     }
 }
 
+/// The one English tokenizer of the process, built on first use.
+///
+/// Building it compiles spaCy's rule tables (a few milliseconds); every step and every pipeline shares this
+/// copy instead of compiling its own. It is immutable once built and derived only from the tables compiled
+/// into the crate, so sharing it keeps the core free of state that could make two runs differ.
+pub fn english() -> &'static EnglishTokenizer {
+    static ENGLISH: std::sync::OnceLock<EnglishTokenizer> = std::sync::OnceLock::new();
+    ENGLISH.get_or_init(EnglishTokenizer::new)
+}
+
 /// spaCy's English tokenizer and sentencizer, as datatrove uses them. Build once and reuse: building compiles
-/// the rule tables.
+/// the rule tables (see [`english`]).
 #[derive(Debug)]
 pub struct EnglishTokenizer {
     /// In rule order; consecutive rules without lookarounds share one regex (leftmost-first alternation keeps
@@ -567,10 +577,17 @@ impl EnglishTokenizer {
 
     /// datatrove's `split_into_words(text, "en")`: spaCy's tokens without the whitespace tokens.
     pub fn words<'t>(&self, text: &'t str) -> Vec<&'t str> {
-        self.tokens(text)
+        self.word_spans(text)
             .into_iter()
-            .filter(|t| !py_strip(t).is_empty())
+            .map(|(a, b)| &text[a..b])
             .collect()
+    }
+
+    /// [`Self::words`] as byte spans of `text`.
+    pub fn word_spans(&self, text: &str) -> Vec<(usize, usize)> {
+        let mut spans = self.token_spans(text);
+        spans.retain(|&(a, b)| !py_strip(&text[a..b]).is_empty());
+        spans
     }
 
     /// datatrove's `len(split_into_sentences(text, "en"))`: the number of sentences spaCy's sentencizer
@@ -578,7 +595,8 @@ impl EnglishTokenizer {
     pub fn count_sentences(&self, text: &str) -> usize {
         let mut count = 1;
         let mut seen_period = false;
-        for token in self.tokens(text) {
+        for (a, b) in self.token_spans(text) {
+            let token = &text[a..b];
             let mut chars = token.chars();
             let in_punct_chars = match (chars.next(), chars.next()) {
                 (Some(c), None) => self.is_sentence_punct(c),
@@ -605,9 +623,17 @@ impl EnglishTokenizer {
 
     /// Every token spaCy makes of `text`, whitespace tokens included, as slices of `text`.
     pub fn tokens<'t>(&self, text: &'t str) -> Vec<&'t str> {
-        let mut spans: Vec<(usize, usize)> = Vec::new();
+        self.token_spans(text)
+            .into_iter()
+            .map(|(a, b)| &text[a..b])
+            .collect()
+    }
+
+    /// [`Self::tokens`] as byte spans of `text`.
+    fn token_spans(&self, text: &str) -> Vec<(usize, usize)> {
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(text.len() / 5);
         let Some(first) = text.chars().next() else {
-            return Vec::new();
+            return spans;
         };
         let mut in_ws = is_py_space(first);
         let mut start = 0;
@@ -624,7 +650,7 @@ impl EnglishTokenizer {
             self.tokenize_chunk(text, start, text.len(), &mut spans);
         }
         self.apply_special_matcher(text, &mut spans);
-        spans.into_iter().map(|(a, b)| &text[a..b]).collect()
+        spans
     }
 
     fn push_special(&self, pieces: &[&str], mut at: usize, out: &mut Vec<(usize, usize)>) {
