@@ -78,6 +78,15 @@ fn steps(c: &mut Criterion) {
         let p = pipeline(&format!("\"{step}\""), &resources);
         group.bench_function(step, |b| b.iter(|| p.process_batch(&web)));
     }
+    // The default chain of the bulk host's benchmark: the ten text steps without `tokens`.
+    let default_chain = pipeline(
+        "\"normalize\", \"c4_quality\", \"pii\", \"gopher_repetition\", \"gopher_quality\", \
+         \"fineweb_quality\", \"heuristics\", \"quality_score\", \"language\", \"fingerprint\"",
+        &resources,
+    );
+    group.bench_function("default_chain", |b| {
+        b.iter(|| default_chain.process_batch(&web))
+    });
     let chain = pipeline(
         "\"normalize\", \"gopher_repetition\", \"gopher_quality\", \"c4_quality\", \"fineweb_quality\", \
          \"heuristics\", \"quality_score\", \"language\", \"pii\", \"tokens\", \"fingerprint\"",
