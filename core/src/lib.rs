@@ -26,7 +26,9 @@ pub mod outcome;
 pub mod pii;
 pub mod pipeline;
 pub mod quality;
+pub mod record;
 pub mod tokens;
+pub mod wire;
 
 pub use config::{Config, ConfigFormat, StepName};
 pub use error::{ConfigError, DocumentError};

@@ -350,7 +350,9 @@ function judgePasted() {
 function showDocument(doc) {
   state.current = doc;
   const { judged, raw } = doc;
-  const o = judged.outcome;
+  // The core's wire annotation (tamis_core::wire::Annotation): the same bytes `tamis run` writes under
+  // `tamis`. Empty findings are left out of it, so lists default to empty here.
+  const o = judged.tamis;
   $('result').hidden = false;
   $('result-id').textContent = judged.id ?? '';
   $('raw-json').textContent = raw;
@@ -370,18 +372,18 @@ function showDocument(doc) {
   err.hidden = true;
   verdict.textContent = o.verdict === 'keep' ? 'kept' : 'dropped';
   verdict.className = 'verdict ' + o.verdict;
-  $('reason').textContent = judged.reason_text ?? '';
+  $('reason').textContent = o.reason ?? '';
 
   const facts = [
     ['language', o.language ? `${o.language.code} (confidence ${formatNumber(o.language.confidence)})` : '—'],
     ['tokens', o.tokens ?? '— (no tokens step)'],
     ['title', o.title ?? '—'],
-    ['personal data', `${o.pii.length} span${o.pii.length === 1 ? '' : 's'}`],
+    ['personal data', `${(o.pii ?? []).length} span${(o.pii ?? []).length === 1 ? '' : 's'}`],
     ['exact hash', o.hashes ? o.hashes.exact : '—'],
   ];
   $('facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', k), el('dd', String(v))]));
 
-  drawText(o.text, o.pii, judged.pii_utf16 ?? []);
+  drawText(judged.text, o.pii ?? [], judged.pii_utf16 ?? []);
 
   const rows = o.checks.map((c) => {
     const tr = document.createElement('tr');
@@ -398,7 +400,7 @@ function showDocument(doc) {
   });
   $('checks').tBodies[0].replaceChildren(...rows);
   $('scores').tBodies[0].replaceChildren(
-    ...o.scores.map((s) => {
+    ...(o.scores ?? []).map((s) => {
       const tr = document.createElement('tr');
       tr.append(el('th', s.name), el('td', formatNumber(s.value), 'num'));
       return tr;
@@ -509,10 +511,10 @@ function showFile() {
   let bytes = 0;
   for (const { judged } of results) {
     bytes += judged.bytes;
-    const kind = judged.outcome ? judged.outcome.verdict : 'error';
+    const kind = judged.tamis ? judged.tamis.verdict : 'error';
     counts[kind]++;
     if (kind === 'drop') {
-      const r = judged.outcome.reason;
+      const r = judged.tamis.reason_check;
       const key = `${r.step} / ${r.rule}`;
       reasons.set(key, (reasons.get(key) ?? 0) + 1);
     }
@@ -582,7 +584,7 @@ function drawTable() {
   const rows = [];
   for (const doc of state.results) {
     const { judged } = doc;
-    const kind = judged.outcome ? judged.outcome.verdict : 'error';
+    const kind = judged.tamis ? judged.tamis.verdict : 'error';
     if (filter !== 'all' && filter !== kind) continue;
     const tr = document.createElement('tr');
     tr.tabIndex = 0;
@@ -591,8 +593,8 @@ function drawTable() {
       el('td', String(judged.line ?? ''), 'num'),
       el('td', judged.id ?? ''),
       el('td', kind === 'keep' ? 'kept' : kind === 'drop' ? 'dropped' : 'error'),
-      el('td', judged.reason_text ?? judged.error ?? ''),
-      el('td', judged.outcome?.language?.code ?? ''),
+      el('td', judged.tamis?.reason ?? judged.error ?? ''),
+      el('td', judged.tamis?.language?.code ?? ''),
       el('td', String(judged.bytes), 'num'),
     );
     const open = () => {
