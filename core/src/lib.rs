@@ -27,9 +27,11 @@ pub mod outcome;
 pub mod pii;
 pub mod pipeline;
 pub mod quality;
+pub mod record;
 pub mod registry;
 pub mod step;
 pub mod tokens;
+pub mod wire;
 
 pub use config::{Config, ConfigFormat, StepName};
 pub use error::{ConfigError, DocumentError};

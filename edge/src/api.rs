@@ -5,7 +5,7 @@
 //!
 //! | route | method | answer |
 //! |---|---|---|
-//! | `/v1/clean` | POST | `{"outcomes": [...]}`, one per document, in order |
+//! | `/v1/clean` | POST | `{"outcomes": [...]}`, one `{"id", "text", "tamis"}` per document, in order |
 //! | `/v1/health` | GET | `{"status": "ok", ...}`, or 503 with the config error |
 //! | `/v1/config` | GET | the effective config (`?format=toml` or `yaml` for those syntaxes) |
 //!
@@ -14,7 +14,8 @@
 
 use serde::Serialize;
 use serde_json::json;
-use tamis_core::{ConfigError, ConfigFormat, Document, Outcome, Pipeline, Resources};
+use tamis_core::wire::{self, Judgment};
+use tamis_core::{ConfigError, ConfigFormat, Document, Pipeline, Resources};
 
 use crate::input::{self, BodyKind, InputError, PageInfo};
 use crate::settings::{ConfigSource, Limits, Settings, format_name};
@@ -193,7 +194,12 @@ impl Service {
         };
         let page = page_info(head);
         match input::read_documents(body, kind, &page, self.settings.limits.max_docs) {
-            Ok(docs) => Response::json(200, &judge(pipeline, &docs)),
+            Ok(docs) => Response {
+                status: 200,
+                content_type: "application/json",
+                allow: None,
+                body: judge(pipeline, &docs),
+            },
             Err(e) => input_error(&e),
         }
     }
@@ -263,33 +269,24 @@ impl Service {
     }
 }
 
-/// One entry of `outcomes`: the core's outcome, or the error of a document that could not be judged.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum Entry {
-    Outcome(Box<Outcome>),
-    Error { id: String, error: String },
-}
-
-#[derive(Debug, Serialize)]
-pub struct CleanAnswer {
-    pub outcomes: Vec<Entry>,
-}
-
-/// Judges the documents in order, exactly as [`Pipeline::process`] does in every other runtime.
-pub fn judge(pipeline: &Pipeline, docs: &[Document]) -> CleanAnswer {
-    CleanAnswer {
-        outcomes: docs
-            .iter()
-            .map(|doc| match pipeline.process(doc) {
-                Ok(outcome) => Entry::Outcome(Box::new(outcome)),
-                Err(e) => Entry::Error {
-                    id: e.id,
-                    error: e.message,
-                },
-            })
-            .collect(),
+/// The answer to `/v1/clean`: one entry per document, in order. A judged document is the core's
+/// [`Judgment`] (id, text, and the `tamis` annotation that `tamis run` writes in its records), serialized
+/// by the core's own type; a document that could not be judged is `{"id", "error"}`.
+pub fn judge(pipeline: &Pipeline, docs: &[Document]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(256 * docs.len() + 16);
+    body.extend_from_slice(b"{\"outcomes\":[");
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        let entry = match pipeline.process(doc) {
+            Ok(outcome) => wire::to_json(&Judgment::of(&outcome)),
+            Err(e) => wire::to_json(&json!({"id": e.id, "error": e.message})),
+        };
+        body.extend_from_slice(entry.as_bytes());
     }
+    body.extend_from_slice(b"]}");
+    body
 }
 
 fn config_unavailable(e: &ConfigError) -> Response {
@@ -475,9 +472,14 @@ mod tests {
         .iter()
         .enumerate()
         {
-            let native = serde_json::to_value(pipeline.process(doc).unwrap()).unwrap();
+            let outcome = pipeline.process(doc).unwrap();
+            let native: Value =
+                serde_json::from_str(&wire::to_json(&Judgment::of(&outcome))).unwrap();
             assert_eq!(outcomes[i], native, "document {i}");
-            assert!(outcomes[i]["hashes"]["exact"].is_string(), "document {i}");
+            assert!(
+                outcomes[i]["tamis"]["hashes"]["exact"].is_string(),
+                "document {i}"
+            );
         }
         assert_eq!(outcomes[2]["id"], "empty");
         assert!(outcomes[2]["error"].as_str().unwrap().contains("neither"));
@@ -496,7 +498,7 @@ mod tests {
         assert_eq!(r.status, 200);
         let answer = body(&r);
         assert_eq!(answer["outcomes"][0]["id"], "crawl-7");
-        assert_eq!(answer["outcomes"][0]["title"], "Sieves");
+        assert_eq!(answer["outcomes"][0]["tamis"]["title"], "Sieves");
 
         let head = RequestHead {
             tamis_id: None,

@@ -1,28 +1,15 @@
-//! Between dataset records and core documents: which fields hold the id, text, HTML and URL, and how an
-//! outcome is written back next to every field the record came with.
+//! Between dataset records and core documents. Reading a record and writing the judgment back next to its
+//! fields are the core's (`tamis_core::record`, `tamis_core::wire`), shared with the browser demo and the
+//! edge; this module adds what only a job has: where a record came from, and error records.
 
 use serde_json::{Map, Value};
-use tamis_core::{Document, Outcome, Verdict};
+use tamis_core::Outcome;
 
 /// Field names, from the config's `[io]` section.
-#[derive(Debug, Clone)]
-pub struct Fields {
-    pub id: String,
-    pub text: String,
-    pub html: Option<String>,
-    pub url: Option<String>,
-}
+pub type Fields = tamis_core::record::RecordFields;
 
-impl Fields {
-    pub fn from_io(io: &tamis_core::config::IoConfig) -> Self {
-        Self {
-            id: io.id_key.clone(),
-            text: io.text_key.clone(),
-            html: io.html_key.clone(),
-            url: io.url_key.clone(),
-        }
-    }
-}
+/// A record parsed and ready for the core, with the object it came from.
+pub type Parsed = tamis_core::record::Record;
 
 /// Where a record came from, for error messages: `RAW/web/raw_data.jsonl.gz line 17`.
 #[derive(Debug, Clone)]
@@ -38,152 +25,17 @@ impl Origin<'_> {
     }
 }
 
-/// A record parsed and ready for the core, with the object it came from.
-pub struct Parsed {
-    pub document: Document,
-    pub object: Map<String, Value>,
-}
-
-/// Parses one raw record. The error message names what is wrong; the caller adds where.
+/// Parses one raw record. The error message names what is wrong; the caller adds where. A record without
+/// an id is named by its place (`file:line`).
 pub fn parse(bytes: &[u8], fields: &Fields, origin: &Origin) -> Result<Parsed, String> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| format!("invalid UTF-8 at byte {} of the record", e.valid_up_to()))?;
-    if text.trim().is_empty() {
-        return Err("empty line where a JSON object was expected".into());
-    }
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-    let Value::Object(object) = value else {
-        return Err(format!("expected a JSON object, got {}", kind_of(&value)));
-    };
-    let id = match object.get(&fields.id) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Null) | None => format!("{}:{}", origin.file, origin.position),
-        Some(other) => {
-            return Err(format!(
-                "field `{}` must be a string or number, got {}",
-                fields.id,
-                kind_of(other)
-            ));
-        }
-    };
-    let text = optional_string(&object, &fields.text)?;
-    let html = match &fields.html {
-        Some(key) => optional_string(&object, key)?,
-        None => None,
-    };
-    if text.is_none() && html.is_none() {
-        let wanted = match &fields.html {
-            Some(h) => format!("`{}` or `{h}`", fields.text),
-            None => format!("`{}`", fields.text),
-        };
-        return Err(format!("record {id} has no text field {wanted}"));
-    }
-    let url = match &fields.url {
-        Some(key) => match object.get(key) {
-            Some(Value::String(s)) => Some(s.clone()),
-            _ => None,
-        },
-        None => None,
-    };
-    let metadata = object.get("metadata").map(|m| m.to_string());
-    Ok(Parsed {
-        document: Document {
-            id,
-            text,
-            html,
-            url,
-            metadata,
-        },
-        object,
-    })
-}
-
-fn optional_string(object: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
-    match object.get(key) {
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Null) | None => Ok(None),
-        Some(other) => Err(format!(
-            "field `{key}` must be a string, got {}",
-            kind_of(other)
-        )),
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// The `tamis` annotation added to every output record: the outcome without the id and text (those are in
-/// the record already), plus the reason as one readable line.
-pub fn annotation(outcome: &Outcome) -> Value {
-    let mut map = Map::new();
-    map.insert(
-        "verdict".into(),
-        serde_json::to_value(outcome.verdict).unwrap_or(Value::Null),
-    );
-    if let Some(reason) = &outcome.reason {
-        map.insert("reason".into(), Value::String(reason.describe()));
-        map.insert(
-            "reason_check".into(),
-            serde_json::to_value(reason).unwrap_or(Value::Null),
-        );
-    }
-    if let Some(title) = &outcome.title {
-        map.insert("title".into(), Value::String(title.clone()));
-    }
-    if let Some(language) = &outcome.language {
-        map.insert(
-            "language".into(),
-            serde_json::to_value(language).unwrap_or(Value::Null),
-        );
-    }
-    if !outcome.scores.is_empty() {
-        map.insert(
-            "scores".into(),
-            serde_json::to_value(&outcome.scores).unwrap_or(Value::Null),
-        );
-    }
-    if !outcome.pii.is_empty() {
-        map.insert(
-            "pii".into(),
-            serde_json::to_value(&outcome.pii).unwrap_or(Value::Null),
-        );
-    }
-    if let Some(tokens) = outcome.tokens {
-        map.insert("tokens".into(), Value::from(tokens));
-    }
-    if let Some(hashes) = &outcome.hashes {
-        map.insert(
-            "hashes".into(),
-            serde_json::to_value(hashes).unwrap_or(Value::Null),
-        );
-    }
-    map.insert(
-        "checks".into(),
-        serde_json::to_value(&outcome.checks).unwrap_or(Value::Null),
-    );
-    Value::Object(map)
+    let place = format!("{}:{}", origin.file, origin.position);
+    tamis_core::record::read_record(bytes, fields, &place).map_err(|e| e.to_string())
 }
 
 /// The output record: the input object with the cleaned text (kept) or the original text (dropped), and the
-/// annotation under `tamis`.
-pub fn output_record(mut object: Map<String, Value>, outcome: &Outcome, fields: &Fields) -> String {
-    if outcome.verdict == Verdict::Keep {
-        object.insert(fields.text.clone(), Value::String(outcome.text.clone()));
-        if let Some(html) = &fields.html {
-            object.remove(html);
-        }
-    }
-    object.insert("tamis".into(), annotation(outcome));
-    Value::Object(object).to_string()
+/// annotation under `tamis` (see `tamis_core::wire`).
+pub fn output_record(object: Map<String, Value>, outcome: &Outcome, fields: &Fields) -> String {
+    tamis_core::wire::output_record(object, outcome, fields)
 }
 
 /// The error record: where, what, and the record itself (as JSON when it parsed, else as lossy text) so
@@ -214,6 +66,7 @@ pub fn error_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tamis_core::Verdict;
 
     fn fields() -> Fields {
         Fields {

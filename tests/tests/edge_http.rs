@@ -77,17 +77,18 @@ fn get(server: &EdgeServer, path: &str) -> Result<Answer> {
     read(agent().get(&server.url(path)).call()?)
 }
 
-/// The JSON the edge must give for one document: the outcome's serde form, or `{id, error}`.
+/// The JSON the edge must give for one document: the core's wire form (`tamis_core::wire::Judgment`), or
+/// `{id, error}`.
 ///
 /// It goes through JSON text, as the edge's answer does: serde_json's default float parsing can be one
 /// ulp off, so values are compared after the same print-and-parse on both sides (equal numbers print
 /// equally, so they also parse equally).
 fn native_entry(pipeline: &Pipeline, doc: &Document) -> Value {
     let text = match pipeline.process(doc) {
-        Ok(outcome) => serde_json::to_string(&outcome),
-        Err(e) => serde_json::to_string(&json!({"id": e.id, "error": e.message})),
+        Ok(outcome) => tamis_core::wire::to_json(&tamis_core::wire::Judgment::of(&outcome)),
+        Err(e) => json!({"id": e.id, "error": e.message}).to_string(),
     };
-    serde_json::from_str(&text.expect("outcomes serialize")).expect("outcomes parse")
+    serde_json::from_str(&text).expect("outcomes parse")
 }
 
 /// The server's effective config, which is also what the test judges with natively.
@@ -134,9 +135,9 @@ fn assert_same_as_native(
                 judged += 1;
                 if config.evaluate_all && config.steps.contains(&tamis_core::StepName::Fingerprint)
                 {
-                    let minhash = got["hashes"]["minhash"].as_array();
+                    let minhash = got["tamis"]["hashes"]["minhash"].as_array();
                     assert!(
-                        got["hashes"]["exact"]
+                        got["tamis"]["hashes"]["exact"]
                             .as_str()
                             .is_some_and(|h| !h.is_empty()),
                         "document {} has no exact hash",

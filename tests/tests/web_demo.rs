@@ -186,22 +186,14 @@ fn presidio_document(dir: &Path) -> Result<(String, PathBuf)> {
 fn ensure_shown_like_host(shown: &Value, part: &str, record: &Value) -> Result<()> {
     let annotation = &record["tamis"];
     let judged: Value = serde_json::from_str(shown["raw"].as_str().context("raw")?)?;
-    let outcome = &judged["outcome"];
-    let field = |v: &Value, key: &str| v.get(key).cloned().unwrap_or(Value::Null);
-    for key in [
-        "verdict", "checks", "pii", "language", "scores", "hashes", "tokens",
-    ] {
-        ensure!(
-            field(outcome, key) == field(annotation, key),
-            "{key} differs: page {} vs host {}",
-            field(outcome, key),
-            field(annotation, key)
-        );
-    }
+    // The page receives the core's wire annotation: the very `tamis` object the host wrote.
     ensure!(
-        field(outcome, "reason") == field(annotation, "reason_check"),
-        "reason differs"
+        judged["tamis"] == *annotation,
+        "annotation differs: page {} vs host {}",
+        judged["tamis"],
+        annotation
     );
+    let field = |v: &Value, key: &str| v.get(key).cloned().unwrap_or(Value::Null);
     ensure!(
         shown["reason"] == field(annotation, "reason").as_str().unwrap_or(""),
         "shown reason {} vs host {}",
@@ -215,7 +207,7 @@ fn ensure_shown_like_host(shown: &Value, part: &str, record: &Value) -> Result<(
         shown["verdict"]
     );
     let text = shown["text"].as_str().context("shown text")?;
-    ensure!(outcome["text"] == text, "the page shows another text");
+    ensure!(judged["text"] == text, "the page shows another text");
     if part == "kept" {
         ensure!(
             record["text"] == text,
@@ -551,6 +543,208 @@ fn the_browser_demo_judges_like_the_bulk_host_in_firefox() -> Result<()> {
     eprintln!(
         "  Firefox up and the page ready in {} ms; whole script {} ms",
         page["startup_ms"], page["total_ms"]
+    );
+    Ok(())
+}
+
+/// The per-document JSON (the core's wire annotation, `tamis_core::wire::Annotation`) from the four
+/// runtimes, as raw bytes: `tamis run` with the sandboxed component and with the native core, the edge
+/// function under `wasmtime serve`, and the browser build of the core in Chromium. Same documents, same
+/// config; every document's `tamis` object must be the same bytes everywhere.
+#[test]
+fn per_document_json_is_byte_identical_in_host_wasm_host_native_edge_and_browser() -> Result<()> {
+    use serde_json::value::RawValue;
+    use tamis_tests::edge::EdgeServer;
+
+    let pre = prerequisites()?;
+    let work = tempfile::tempdir()?;
+    // Real web text plus the Presidio document (personal data, non-ASCII), judged with every rule
+    // evaluated so that dropped documents carry all their checks and fingerprints too.
+    let mut records: Vec<Value> = read_jsonl(&shared_data("web/dev.jsonl.gz"))?
+        .into_iter()
+        .take(60)
+        .map(|r| json!({"id": r["id"], "text": r["text"], "url": r["url"]}))
+        .collect();
+    let (presidio_text, _) = presidio_document(work.path())?;
+    records.push(json!({"id": DOC_ID, "text": presidio_text}));
+    let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
+    let input = work.path().join("docs.jsonl");
+    std::fs::write(&input, &jsonl)?;
+    let config = Config {
+        evaluate_all: true,
+        ..Config::default()
+    };
+    let config_toml = config.render(ConfigFormat::Toml)?;
+    let config_file = work.path().join("tamis.toml");
+    std::fs::write(&config_file, &config_toml)?;
+
+    /// `id -> raw tamis bytes` of one runtime; a repeated id is an error.
+    fn collect<'a>(
+        into: &mut BTreeMap<String, String>,
+        entries: impl Iterator<Item = (String, &'a RawValue)>,
+    ) -> Result<()> {
+        for (id, raw) in entries {
+            ensure!(
+                into.insert(id.clone(), raw.get().to_string()).is_none(),
+                "{id} twice"
+            );
+        }
+        Ok(())
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry<'a> {
+        id: String,
+        #[serde(borrow)]
+        tamis: Option<&'a RawValue>,
+        error: Option<String>,
+    }
+    let entries = |text: &str| -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let entry: Entry = serde_json::from_str(line)?;
+            ensure!(entry.error.is_none(), "{}: {:?}", entry.id, entry.error);
+            let raw = entry.tamis.context("record without tamis")?;
+            out.push((entry.id, raw.get().to_string()));
+        }
+        Ok(out)
+    };
+
+    let mut runtimes: Vec<(&str, BTreeMap<String, String>)> = Vec::new();
+    for engine in ["wasm", "native"] {
+        let out = work.path().join(engine);
+        let mut command = tamis_tests::tamis_command()?;
+        command.args([
+            "run".as_ref(),
+            config_file.as_os_str(),
+            "--input".as_ref(),
+            input.as_os_str(),
+            "--output".as_ref(),
+            out.as_os_str(),
+            "--engine".as_ref(),
+            engine.as_ref(),
+        ]);
+        let run = command.output()?;
+        ensure!(
+            run.status.success(),
+            "tamis run --engine {engine}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let mut by_id = BTreeMap::new();
+        for (path, bytes) in output_files(&out)? {
+            if path.starts_with("kept/") || path.starts_with("dropped/") {
+                let text = String::from_utf8(bytes)?;
+                for (id, raw) in entries(&text)? {
+                    ensure!(by_id.insert(id.clone(), raw).is_none(), "{id} twice");
+                }
+            } else {
+                ensure!(
+                    !path.starts_with("errors/"),
+                    "{engine} wrote errors: {path}"
+                );
+            }
+        }
+        runtimes.push((
+            if engine == "wasm" {
+                "host wasm"
+            } else {
+                "host native"
+            },
+            by_id,
+        ));
+    }
+
+    let server = EdgeServer::start(&[("TAMIS_CONFIG", config_toml.as_str())])?;
+    let docs: Vec<Value> = records
+        .iter()
+        .map(|r| json!({"id": r["id"], "text": r["text"], "url": r["url"]}))
+        .collect();
+    let body = json!({ "docs": docs }).to_string();
+    let mut response = ureq::post(&server.url("/v1/clean"))
+        .header("content-type", "application/json")
+        .send(body.as_bytes())?;
+    let answer = response
+        .body_mut()
+        .with_config()
+        .limit(u64::MAX)
+        .read_to_string()?;
+    #[derive(serde::Deserialize)]
+    struct Answer<'a> {
+        #[serde(borrow)]
+        outcomes: Vec<Entry<'a>>,
+    }
+    let answer: Answer = serde_json::from_str(&answer).context("the edge's answer")?;
+    let mut edge = BTreeMap::new();
+    collect(
+        &mut edge,
+        answer
+            .outcomes
+            .into_iter()
+            .map(|e| (e.id, e.tamis.expect("judged"))),
+    )?;
+    runtimes.push(("edge", edge));
+
+    let out = work.path().join("browser.json");
+    let params = json!({
+        "dist": pre.dist, "chromium": pre.chromium, "config_toml": config_toml,
+        "jsonl": jsonl, "out": out,
+    });
+    let params_file = work.path().join("wire-params.json");
+    std::fs::write(&params_file, params.to_string())?;
+    let node = Command::new("node")
+        .arg(repo_root().join("web-demo/tests/wire.mjs"))
+        .arg(&params_file)
+        .output()
+        .context("starting node")?;
+    ensure!(
+        node.status.success(),
+        "web-demo/tests/wire.mjs failed: {}",
+        String::from_utf8_lossy(&node.stderr)
+    );
+    let page = std::fs::read_to_string(&out)?;
+    #[derive(serde::Deserialize)]
+    struct Piece<'a> {
+        #[serde(borrow)]
+        records: Vec<Entry<'a>>,
+    }
+    let piece: Piece = serde_json::from_str(&page).context("the page's JSON")?;
+    let mut browser = BTreeMap::new();
+    for entry in piece.records {
+        ensure!(entry.error.is_none(), "{}: {:?}", entry.id, entry.error);
+        collect(
+            &mut browser,
+            std::iter::once((entry.id.clone(), entry.tamis.context("judged")?)),
+        )?;
+    }
+    runtimes.push(("browser", browser));
+
+    let (reference_name, reference) = &runtimes[0];
+    ensure!(
+        reference.len() == records.len(),
+        "{reference_name}: {} of {} documents",
+        reference.len(),
+        records.len()
+    );
+    for (name, by_id) in &runtimes[1..] {
+        ensure!(
+            by_id.keys().eq(reference.keys()),
+            "{name} judged other documents than {reference_name}"
+        );
+        for (id, raw) in by_id {
+            ensure!(
+                raw == &reference[id],
+                "{id}: {name} wrote\n{raw}\n{reference_name} wrote\n{}",
+                reference[id]
+            );
+        }
+    }
+    eprintln!(
+        "{} documents, byte-identical `tamis` JSON in {}",
+        records.len(),
+        runtimes
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }

@@ -2,11 +2,14 @@
 //!
 //! Everything the page can observe is decided here, in plain Rust that the native unit tests exercise; the
 //! wasm-bindgen layer (`bindings`) only moves strings and bytes across. Documents are judged by the very
-//! [`Pipeline::process`] the bulk host and the edge call, and outcomes leave as the serde JSON of
-//! [`Outcome`], so the page shows the same bytes `tamis run` writes.
+//! [`Pipeline::process`] the bulk host and the edge call, records are read by the core's own record reader
+//! (`tamis_core::record`, as `tamis run` reads them), and outcomes leave as the core's wire annotation
+//! (`tamis_core::wire`), so the page shows the same bytes `tamis run` writes under `tamis`.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use tamis_core::record::{self, RecordFields};
+use tamis_core::wire::Judgment;
 use tamis_core::{
     Config, ConfigError, ConfigFormat, Document, Outcome, PiiSpan, Pipeline, Resources, StepName,
 };
@@ -73,30 +76,49 @@ pub fn step_sections_json() -> String {
     Value::Array(steps).to_string()
 }
 
-/// One judged document as the page receives it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One judged document as the page receives it: `{line, id, bytes, text, tamis, pii_utf16, error}`, where
+/// `text` and `tamis` are the core's [`Judgment`] (so `tamis` is byte for byte what `tamis run` writes).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Judged {
     /// 1-based line in the dropped file; absent for a pasted document.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
     /// The document id, when the record had one or was judged (absent for a line that is not JSON).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Bytes of input text (or HTML), for the page's totals and throughput.
     pub bytes: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The core's judgment, for a document that could be judged.
     pub outcome: Option<Outcome>,
-    /// The reason of a drop as one line (`gopher_quality / gopher_short_doc / 19 < 50`), written by the
-    /// core as the host writes it, so the page does not format numbers its own way.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason_text: Option<String>,
     /// The `pii` spans of the outcome as `[start, end]` in UTF-16 code units, which is how JavaScript
     /// strings count; the outcome itself keeps the core's UTF-8 byte ranges.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pii_utf16: Vec<[u32; 2]>,
     /// Why the document could not be judged (bad record, no text, a step that could not run).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl Serialize for Judged {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(line) = self.line {
+            map.serialize_entry("line", &line)?;
+        }
+        if let Some(id) = &self.id {
+            map.serialize_entry("id", id)?;
+        }
+        map.serialize_entry("bytes", &self.bytes)?;
+        if let Some(outcome) = &self.outcome {
+            let judgment = Judgment::of(outcome);
+            map.serialize_entry("text", judgment.text)?;
+            map.serialize_entry("tamis", &judgment.tamis)?;
+        }
+        if !self.pii_utf16.is_empty() {
+            map.serialize_entry("pii_utf16", &self.pii_utf16)?;
+        }
+        if let Some(error) = &self.error {
+            map.serialize_entry("error", error)?;
+        }
+        map.end()
+    }
 }
 
 impl Judged {
@@ -112,7 +134,6 @@ impl Judged {
                 id: Some(id),
                 bytes,
                 pii_utf16: utf16_ranges(&outcome.text, &outcome.pii),
-                reason_text: outcome.reason.as_ref().map(|r| r.describe()),
                 outcome: Some(outcome),
                 error: None,
             },
@@ -126,7 +147,6 @@ impl Judged {
             id,
             bytes,
             outcome: None,
-            reason_text: None,
             pii_utf16: Vec::new(),
             error: Some(error),
         }
@@ -283,62 +303,18 @@ pub struct JudgedPiece {
     pub step_nanos: Vec<u64>,
 }
 
-/// One JSONL record as a document, or the id (when known) and what is wrong with it.
+/// One JSONL record as a document (the core's record reader, the one `tamis run` uses), or the id (when
+/// known) and what is wrong with it.
 fn read_record(
     line: &str,
     config: &Config,
     source: &str,
     number: u64,
 ) -> Result<Document, (Option<String>, String)> {
-    let value: Value =
-        serde_json::from_str(line).map_err(|e| (None, format!("invalid JSON: {e}")))?;
-    let Value::Object(object) = value else {
-        return Err((None, "expected a JSON object".into()));
-    };
-    let io = &config.io;
-    let id = match object.get(&io.id_key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Null) | None => format!("{source}:{number}"),
-        Some(_) => {
-            return Err((
-                None,
-                format!("field `{}` must be a string or number", io.id_key),
-            ));
-        }
-    };
-    let text = string_field(&object, &io.text_key).map_err(|e| (Some(id.clone()), e))?;
-    let html = match &io.html_key {
-        Some(key) => string_field(&object, key).map_err(|e| (Some(id.clone()), e))?,
-        None => None,
-    };
-    if text.is_none() && html.is_none() {
-        return Err((
-            Some(id.clone()),
-            format!("record {id} has no text field `{}`", io.text_key),
-        ));
-    }
-    let url = io
-        .url_key
-        .as_ref()
-        .and_then(|key| object.get(key))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Ok(Document {
-        id,
-        text,
-        html,
-        url,
-        metadata: object.get("metadata").map(Value::to_string),
-    })
-}
-
-fn string_field(object: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
-    match object.get(key) {
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Null) | None => Ok(None),
-        Some(_) => Err(format!("field `{key}` must be a string")),
-    }
+    let fields = RecordFields::from_io(&config.io);
+    record::read_record(line.as_bytes(), &fields, &format!("{source}:{number}"))
+        .map(|r| r.document)
+        .map_err(|e| (e.id().map(str::to_string), e.to_string()))
 }
 
 /// Converts the byte ranges of `spans` in `text` to UTF-16 code unit ranges, in one pass over the text.
@@ -445,12 +421,15 @@ mod tests {
             "<html><head><title>T</title></head><body><p>Hello there.</p></body></html>",
             true,
         );
+        let json: Value = serde_json::from_str(&serde_json::to_string(&judged).unwrap()).unwrap();
         let outcome = judged.outcome.unwrap();
         assert_eq!(outcome.title.as_deref(), Some("T"));
         assert_eq!(outcome.text, "Hello there.");
         assert_eq!(outcome.verdict, Verdict::Drop);
+        assert_eq!(json["text"], "Hello there.");
+        assert_eq!(json["tamis"]["title"], "T");
         assert_eq!(
-            judged.reason_text.unwrap(),
+            json["tamis"]["reason"].as_str().unwrap(),
             outcome.reason.unwrap().describe()
         );
     }
@@ -534,6 +513,25 @@ mod tests {
         assert_eq!(judged[4].id.as_deref(), Some("b"));
         assert!(judged[4].error.is_some());
         assert!(judged[5].error.as_ref().unwrap().contains("no text field"));
+    }
+
+    #[test]
+    fn the_page_gets_the_annotation_tamis_run_writes_byte_for_byte() {
+        let session = Session::new();
+        let line = r#"{"id":"a","text":"Write to jane.doe@example.org or call 212-555-0147 today. We answer every question about sieves, flour and the kitchen within a day, and we are glad to help."}"#;
+        let judged = session.judge_jsonl(line, "f.jsonl", 1);
+        let page = serde_json::to_string(&judged[0]).unwrap();
+        let fields = RecordFields::from_io(&session.config().io);
+        let read = record::read_record(line.as_bytes(), &fields, "f.jsonl:1").unwrap();
+        let outcome = judged[0].outcome.as_ref().unwrap();
+        assert!(!outcome.pii.is_empty(), "{outcome:?}");
+        let host = tamis_core::wire::output_record(read.object, outcome, &fields);
+        let annotation = tamis_core::wire::to_json(&tamis_core::wire::Annotation::of(outcome));
+        assert!(page.contains(&format!(r#""tamis":{annotation}"#)), "{page}");
+        assert!(
+            host.ends_with(&format!(r#""tamis":{annotation}}}"#)),
+            "{host}"
+        );
     }
 
     #[test]

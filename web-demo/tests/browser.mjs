@@ -9,27 +9,12 @@
 
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { serve } from '../tools/serve.mjs';
+import { openChromium } from './chromium.mjs';
 
 const params = JSON.parse(await readFile(process.argv[2], 'utf8'));
 await mkdir(params.artifacts, { recursive: true });
 const result = { console_errors: [] };
-const server = await serve(params.dist);
-const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({
-  executablePath: params.chromium,
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const { browser, server, url } = await openChromium(params.dist, params.chromium);
 
 const inputId = (path) => '#opt-' + path.replace(/[^a-z0-9]+/gi, '-');
 

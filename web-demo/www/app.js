@@ -22,6 +22,7 @@ const state = {
   fileTiming: null,
   stepNanos: null, // time per step over the file
   current: null, // the document on show: {judged, raw}
+  tokenizer: null, // the tokenizer.json bytes the user gave, for the file worker
 };
 
 // ---------- numbers and reasons, as the core writes them ----------
@@ -220,7 +221,9 @@ function tokenizerInput() {
   input.addEventListener('change', async () => {
     const file = input.files[0];
     try {
-      state.demo.setTokenizer(file ? new Uint8Array(await file.arrayBuffer()) : undefined);
+      const bytes = file ? new Uint8Array(await file.arrayBuffer()) : undefined;
+      state.demo.setTokenizer(bytes);
+      state.tokenizer = bytes ?? null; // for the file worker, which holds a core of its own
       // Exported configs name the file, to be found beside the config by `tamis run`.
       const path = $(inputId('tokens.tokenizer'));
       if (file && path) path.value = file.name;
@@ -350,7 +353,9 @@ function judgePasted() {
 function showDocument(doc) {
   state.current = doc;
   const { judged, raw } = doc;
-  const o = judged.outcome;
+  // The core's wire annotation (tamis_core::wire::Annotation): the same bytes `tamis run` writes under
+  // `tamis`. Empty findings are left out of it, so lists default to empty here.
+  const o = judged.tamis;
   $('result').hidden = false;
   $('result-id').textContent = judged.id ?? '';
   $('raw-json').textContent = raw;
@@ -370,18 +375,18 @@ function showDocument(doc) {
   err.hidden = true;
   verdict.textContent = o.verdict === 'keep' ? 'kept' : 'dropped';
   verdict.className = 'verdict ' + o.verdict;
-  $('reason').textContent = judged.reason_text ?? '';
+  $('reason').textContent = o.reason ?? '';
 
   const facts = [
     ['language', o.language ? `${o.language.code} (confidence ${formatNumber(o.language.confidence)})` : '—'],
     ['tokens', o.tokens ?? '— (no tokens step)'],
     ['title', o.title ?? '—'],
-    ['personal data', `${o.pii.length} span${o.pii.length === 1 ? '' : 's'}`],
+    ['personal data', `${(o.pii ?? []).length} span${(o.pii ?? []).length === 1 ? '' : 's'}`],
     ['exact hash', o.hashes ? o.hashes.exact : '—'],
   ];
   $('facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', k), el('dd', String(v))]));
 
-  drawText(o.text, o.pii, judged.pii_utf16 ?? []);
+  drawText(judged.text, o.pii ?? [], judged.pii_utf16 ?? []);
 
   const rows = o.checks.map((c) => {
     const tr = document.createElement('tr');
@@ -398,7 +403,7 @@ function showDocument(doc) {
   });
   $('checks').tBodies[0].replaceChildren(...rows);
   $('scores').tBodies[0].replaceChildren(
-    ...o.scores.map((s) => {
+    ...(o.scores ?? []).map((s) => {
       const tr = document.createElement('tr');
       tr.append(el('th', s.name), el('td', formatNumber(s.value), 'num'));
       return tr;
@@ -462,44 +467,57 @@ async function readFile(file) {
 }
 
 let fileRun = 0;
-/** Judges the file in pieces of whole lines, letting the page breathe between pieces. */
+let fileWorker = null;
+let workerBusy = false;
+
+/** Judges the file in a Web Worker (web-demo/www/worker.js), piece by piece, off the page's thread. A newer
+ *  config or file replaces a worker that is still busy with an older one. */
 async function judgeFile() {
   const run = ++fileRun;
   const { name, text } = state.file;
+  if (workerBusy && fileWorker) {
+    fileWorker.terminate();
+    fileWorker = null;
+  }
+  fileWorker ??= new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const worker = fileWorker;
+  workerBusy = true;
   const results = [];
-  let line = 1;
-  let at = 0;
   let spent = 0;
   const stepNanos = new Map();
-  while (at < text.length) {
-    let end = Math.min(text.length, at + FILE_CHUNK_BYTES);
-    if (end < text.length) {
-      const nl = text.indexOf('\n', end);
-      end = nl === -1 ? text.length : nl + 1;
-    }
-    const piece = text.slice(at, end);
-    const t0 = performance.now();
-    const raw = state.demo.judgeJsonl(piece, name, line);
-    spent += performance.now() - t0;
-    const judgedPiece = JSON.parse(raw);
-    for (const judged of judgedPiece.records) results.push({ judged, raw: JSON.stringify(judged) });
-    judgedPiece.steps.forEach((step, i) => stepNanos.set(step, (stepNanos.get(step) ?? 0) + judgedPiece.step_nanos[i]));
-    line += countLines(piece);
-    at = end;
-    setStatus(`Judging ${name}: ${results.length} documents…`);
-    await new Promise((r) => setTimeout(r, 0));
-    if (run !== fileRun) return; // a newer config or file took over
+  try {
+    await new Promise((resolve, reject) => {
+      worker.onmessage = ({ data }) => {
+        if (data.run !== run) return;
+        if (data.error) return reject(new Error(data.error));
+        if (data.done) return resolve();
+        spent += data.ms;
+        const judgedPiece = JSON.parse(data.raw);
+        for (const judged of judgedPiece.records) results.push({ judged, raw: JSON.stringify(judged) });
+        judgedPiece.steps.forEach((step, i) => stepNanos.set(step, (stepNanos.get(step) ?? 0) + judgedPiece.step_nanos[i]));
+        setStatus(`Judging ${name}: ${results.length} documents…`);
+      };
+      worker.onerror = (e) => reject(new Error(e.message ?? 'the worker failed'));
+      worker.postMessage({
+        run,
+        config: JSON.stringify(state.config),
+        tokenizer: state.tokenizer ?? null,
+        name,
+        text,
+        chunk: FILE_CHUNK_BYTES,
+      });
+    });
+  } catch (e) {
+    if (run === fileRun) setStatus(`Judging ${name} failed: ${e.message}`);
+    return;
+  } finally {
+    if (run === fileRun) workerBusy = false;
   }
+  if (run !== fileRun) return; // a newer config or file took over
   state.results = results;
   state.fileTiming = spent;
   state.stepNanos = stepNanos;
   showFile();
-}
-
-function countLines(s) {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
-  return n;
 }
 
 function showFile() {
@@ -509,10 +527,10 @@ function showFile() {
   let bytes = 0;
   for (const { judged } of results) {
     bytes += judged.bytes;
-    const kind = judged.outcome ? judged.outcome.verdict : 'error';
+    const kind = judged.tamis ? judged.tamis.verdict : 'error';
     counts[kind]++;
     if (kind === 'drop') {
-      const r = judged.outcome.reason;
+      const r = judged.tamis.reason_check;
       const key = `${r.step} / ${r.rule}`;
       reasons.set(key, (reasons.get(key) ?? 0) + 1);
     }
@@ -582,7 +600,7 @@ function drawTable() {
   const rows = [];
   for (const doc of state.results) {
     const { judged } = doc;
-    const kind = judged.outcome ? judged.outcome.verdict : 'error';
+    const kind = judged.tamis ? judged.tamis.verdict : 'error';
     if (filter !== 'all' && filter !== kind) continue;
     const tr = document.createElement('tr');
     tr.tabIndex = 0;
@@ -591,8 +609,8 @@ function drawTable() {
       el('td', String(judged.line ?? ''), 'num'),
       el('td', judged.id ?? ''),
       el('td', kind === 'keep' ? 'kept' : kind === 'drop' ? 'dropped' : 'error'),
-      el('td', judged.reason_text ?? judged.error ?? ''),
-      el('td', judged.outcome?.language?.code ?? ''),
+      el('td', judged.tamis?.reason ?? judged.error ?? ''),
+      el('td', judged.tamis?.language?.code ?? ''),
       el('td', String(judged.bytes), 'num'),
     );
     const open = () => {
