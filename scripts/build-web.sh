@@ -14,7 +14,7 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 dist="web-demo/dist"
 rm -rf "$dist"
 mkdir -p "$dist/pkg"
-.tools/bin/wasm-bindgen --target web --no-typescript --out-dir "$dist/pkg" \
+"$(scripts/tool-path.sh wasm-bindgen)" --target web --no-typescript --out-dir "$dist/pkg" \
     "$target_dir/wasm32-unknown-unknown/web/tamis_web.wasm"
 # -O3 rather than -Oz: measured on this module, -Oz gives fewer bytes but more after gzip, and slower code.
 # The features are the ones rustc enables by default for wasm32-unknown-unknown, and simd128

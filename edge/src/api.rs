@@ -18,6 +18,7 @@ use tamis_core::wire::{self, Judgment};
 use tamis_core::{ConfigError, ConfigFormat, Document, Pipeline, Resources};
 
 use crate::input::{self, BodyKind, InputError, PageInfo};
+use crate::preinit::Prepared;
 use crate::settings::{ConfigSource, Limits, Settings, format_name};
 
 /// The id of a raw page when the request names none.
@@ -150,15 +151,51 @@ impl RequestHead {
 pub struct Service {
     settings: Settings,
     pipeline: Result<Pipeline, ConfigError>,
+    origin: PipelineOrigin,
+}
+
+/// Whether the instance's pipeline was built at build time (see [`crate::preinit`]) or by the instance
+/// itself; `/v1/health` says which, so a deployment can check that it runs the pre-initialized component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelineOrigin {
+    /// Taken from the pre-initialized component's memory: no setup at run time.
+    Prepared,
+    /// Built by this instance from its config (or the config was unusable).
+    Built,
 }
 
 impl Service {
     pub fn new(settings: Settings) -> Self {
-        let pipeline = settings
-            .config
-            .clone()
-            .and_then(|config| Pipeline::new(config, &Resources::default()));
-        Self { settings, pipeline }
+        Self::with_prepared(settings, None)
+    }
+
+    /// Like [`Service::new`], taking `prepared`'s pipeline instead of building one when it was built from
+    /// the same config.
+    pub fn with_prepared(settings: Settings, prepared: Option<Prepared>) -> Self {
+        let reused = match (&settings.config, prepared) {
+            (Ok(config), Some(prepared)) => prepared.pipeline_for(config),
+            _ => None,
+        };
+        let (pipeline, origin) = match reused {
+            Some(pipeline) => (Ok(pipeline), PipelineOrigin::Prepared),
+            None => (
+                settings
+                    .config
+                    .clone()
+                    .and_then(|config| Pipeline::new(config, &Resources::default())),
+                PipelineOrigin::Built,
+            ),
+        };
+        Self {
+            settings,
+            pipeline,
+            origin,
+        }
+    }
+
+    pub fn origin(&self) -> PipelineOrigin {
+        self.origin
     }
 
     pub fn limits(&self) -> Limits {
@@ -216,6 +253,7 @@ impl Service {
                     "steps": pipeline.config().steps,
                     "evaluate_all": pipeline.config().evaluate_all,
                     "limits": self.settings.limits,
+                    "pipeline": self.origin,
                 }),
             ),
             Err(e) => Response::json(
@@ -572,6 +610,43 @@ mod tests {
         assert_eq!(r.content_type, "application/toml");
         let text = String::from_utf8(r.body).unwrap();
         assert_eq!(Config::from_toml(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn a_prepared_pipeline_answers_like_a_built_one_and_health_says_which_ran() {
+        let prepared = Service::with_prepared(
+            Settings::from_lookup(|_| None),
+            Some(Prepared::default_pipeline().unwrap()),
+        );
+        let built = service(&[]);
+        assert_eq!(prepared.origin(), PipelineOrigin::Prepared);
+        assert_eq!(built.origin(), PipelineOrigin::Built);
+        let head = RequestHead::default();
+        assert_eq!(
+            body(&prepared.handle(Route::Health, &head, b""))["pipeline"],
+            "prepared"
+        );
+        assert_eq!(
+            body(&built.handle(Route::Health, &head, b""))["pipeline"],
+            "built"
+        );
+        let a = post(&prepared, Some("text/html"), "/v1/clean", PAGE.as_bytes());
+        let b = post(&built, Some("text/html"), "/v1/clean", PAGE.as_bytes());
+        assert_eq!(a.status, 200);
+        assert_eq!(a.body, b.body);
+
+        // A config other than the prepared one is built, and the prepared pipeline is not used for it.
+        let other = Service::with_prepared(
+            Settings::from_lookup(|name| {
+                (name == CONFIG_VAR).then(|| "steps = [\"normalize\"]".to_string())
+            }),
+            Some(Prepared::default_pipeline().unwrap()),
+        );
+        assert_eq!(other.origin(), PipelineOrigin::Built);
+        assert_eq!(
+            body(&other.handle(Route::Health, &head, b""))["steps"],
+            json!(["normalize"])
+        );
     }
 
     #[test]

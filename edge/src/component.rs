@@ -1,11 +1,12 @@
 //! The Spin glue: WASI 0.2 HTTP in, [`crate::api`] in the middle, WASI 0.2 HTTP out.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Method, Response};
 
 use crate::api::{self, RequestHead, Service};
+use crate::preinit::Prepared;
 use crate::settings::Settings;
 
 /// After the limit is passed the rest of the body is read and dropped, up to this many bytes, so that the
@@ -13,9 +14,13 @@ use crate::settings::Settings;
 /// without draining.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Settings and pipeline, built on the instance's first request and reused for every later one
-/// (runtimes that keep instances warm serve many requests with one build).
+/// Settings and pipeline, set up on the instance's first request and reused for every later one
+/// (runtimes that keep instances warm serve many requests with one setup).
 static SERVICE: OnceLock<Service> = OnceLock::new();
+
+/// The default pipeline, built at build time by [`Preinit::wizer_initialize`] when `wasmtime wizer`
+/// pre-initialized the component (scripts/build-edge.sh); `None` in a component that was not.
+static PREPARED: Mutex<Option<Prepared>> = Mutex::new(None);
 
 fn service() -> &'static Service {
     SERVICE.get_or_init(|| {
@@ -26,9 +31,41 @@ fn service() -> &'static Service {
                 api::describe_source(settings.source)
             );
         }
-        Service::new(settings)
+        let prepared = PREPARED.lock().unwrap_or_else(|e| e.into_inner()).take();
+        Service::with_prepared(settings, prepared)
     })
 }
+
+/// The export `wasmtime wizer` calls once at build time, in its own world so that the HTTP handler's
+/// world stays the one Spin generates. Wizer removes the export from the component it writes.
+mod preinit_world {
+    wit_bindgen::generate!({
+        inline: "
+            package tamis:edge;
+
+            world preinit {
+                /// Builds the default pipeline into the instance's memory. Calls no import: it runs
+                /// under wizer, before any host exists.
+                export wizer-initialize: func();
+            }
+        ",
+        world: "preinit",
+    });
+}
+
+struct Preinit;
+
+impl preinit_world::Guest for Preinit {
+    fn wizer_initialize() {
+        // A default config that fails to build is a bug caught by the native tests; without a pipeline
+        // here, the instance builds one on first use, which reports the error on /v1/health.
+        if let Ok(prepared) = Prepared::default_pipeline() {
+            *PREPARED.lock().unwrap_or_else(|e| e.into_inner()) = Some(prepared);
+        }
+    }
+}
+
+preinit_world::export!(Preinit with_types_in preinit_world);
 
 #[spin_sdk::http_component]
 async fn handle(request: IncomingRequest) -> Response {

@@ -7,9 +7,11 @@
 //! `wasmtime serve`, which is how the tests drive it. See edge/README.md for the API.
 //!
 //! Everything observable is decided in [`api`], [`input`] and [`settings`], which build natively too.
+//! [`preinit`] is the pipeline built at build time (with `wasmtime wizer`), so requests pay no setup.
 
 pub mod api;
 pub mod input;
+pub mod preinit;
 pub mod settings;
 
 #[cfg(target_arch = "wasm32")]

@@ -32,11 +32,12 @@ pub fn edge_wasm() -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The wasmtime CLI: `TAMIS_WASMTIME`, else `.tools/bin/wasmtime` in the repository.
+/// The wasmtime CLI: `TAMIS_WASMTIME`, else the pinned version in the tool cache, whose path
+/// `scripts/tool-path.sh wasmtime` prints (the one place that path is decided).
 pub fn wasmtime_cli() -> Result<PathBuf> {
     let path = match std::env::var_os("TAMIS_WASMTIME") {
         Some(path) => PathBuf::from(path),
-        None => repo_root().join(".tools").join("bin").join("wasmtime"),
+        None => tool_path("wasmtime")?,
     };
     if !path.is_file() {
         bail!(
@@ -45,6 +46,26 @@ pub fn wasmtime_cli() -> Result<PathBuf> {
         );
     }
     Ok(path)
+}
+
+/// Where `scripts/tool-path.sh` says a pinned tool lives.
+fn tool_path(tool: &str) -> Result<PathBuf> {
+    let script = repo_root().join("scripts").join("tool-path.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .arg(tool)
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{} {tool} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim_end(),
+    ))
 }
 
 fn target_dir() -> PathBuf {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Prints where a pinned command-line tool lives: `<tools>/<tool>-<version>/bin/<tool>`, where <tools> is
+# `$TAMIS_TOOLS`, else `$XDG_CACHE_HOME/tamis-tools`, else `~/.cache/tamis-tools`. The cache is outside the
+# clone, so a fresh clone (CI) reuses tools built once, and the version is in the folder name, so a version
+# bump installs beside the old one instead of over it. The install scripts and every user of the tools
+# (scripts/build-web.sh, the edge tests, the READMEs) ask this script, so the path is written once.
+#
+#   scripts/tool-path.sh wasmtime        # the wasmtime CLI, at the version the host's wasmtime crate has
+#   scripts/tool-path.sh wasm-bindgen    # wasm-bindgen-cli, at the wasm-bindgen version in Cargo.lock
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tool="${1:?usage: scripts/tool-path.sh wasmtime|wasm-bindgen}"
+case "$tool" in
+    # The wasmtime crate's version in Cargo.lock: `wasmtime serve` then runs the edge component on the same
+    # runtime release as the host.
+    wasmtime) crate="wasmtime" ;;
+    # wasm-bindgen-cli must equal the wasm-bindgen crate's version exactly, or its glue does not match.
+    wasm-bindgen) crate="wasm-bindgen" ;;
+    *)
+        echo "tool-path: unknown tool '$tool' (expected wasmtime or wasm-bindgen)" >&2
+        exit 2
+        ;;
+esac
+version="$(awk -v name="$crate" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+if [ -z "$version" ]; then
+    echo "tool-path: no $crate in Cargo.lock" >&2
+    exit 1
+fi
+tools="${TAMIS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tamis-tools}"
+echo "$tools/$tool-$version/bin/$tool"
