@@ -8,7 +8,7 @@
 //! sentences remain. A kept document's text becomes its kept lines, stripped and joined with `\n`.
 //!
 //! Subtleties kept on purpose: words are counted with Python's `str.split()` before citations are cut, while
-//! the punctuation test looks at the line after the cut (so "Done. [1]" ends in a space and is removed);
+//! the punctuation test looks at the line after the cut (so "Done. \[1\]" ends in a space and is removed);
 //! lorem ipsum and `{` are only looked for in lines that survived the earlier line rules.
 
 use std::borrow::Cow;
