@@ -190,13 +190,8 @@ fn is_decimal_separator(c: char) -> bool {
 /// diacritics, numbers as `0`, single spaces. Rust has no test for the `Nd` category alone, so every
 /// numeric character counts as a digit (superscripts and vulgar fractions too).
 pub fn shingle_text(text: &str) -> String {
-    // `str::to_lowercase` is `char::to_lowercase` of each character except for a capital sigma, whose
-    // lower case depends on its place in the word; only then is the whole text lowered first.
-    if text.contains('Σ') {
-        shingle_chars(text.to_lowercase().chars(), text.len())
-    } else {
-        shingle_chars(text.chars().flat_map(char::to_lowercase), text.len())
-    }
+    let lower = text.to_lowercase();
+    shingle_chars(lower.chars(), lower.len())
 }
 
 /// [`shingle_text`] of text already in lower case.

@@ -16,6 +16,9 @@ use crate::pipeline::Resources;
 use crate::step::Step;
 use crate::{fingerprint, html, language, normalize, pii, quality, tokens};
 
+/// How a row builds its step from the whole config and the runtime's resources.
+pub type Build = fn(&Config, &Resources) -> Result<Box<dyn Step>, ConfigError>;
+
 /// One row of the table.
 #[derive(Clone, Copy)]
 pub struct StepInfo {
@@ -29,7 +32,7 @@ pub struct StepInfo {
     /// The step is in the default pipeline.
     pub default: bool,
     /// Builds the step from the whole config and the runtime's resources.
-    pub build: fn(&Config, &Resources) -> Result<Box<dyn Step>, ConfigError>,
+    pub build: Build,
 }
 
 impl std::fmt::Debug for StepInfo {

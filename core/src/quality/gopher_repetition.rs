@@ -263,15 +263,13 @@ pub fn find_duplicates(items: &[&str]) -> (usize, usize) {
 
 /// The words laid end to end with a separator, so that the n-gram of words `i..i + n`, as datatrove builds it
 /// (`" ".join(...)` for top n-grams, `"".join(...)` for duplicated ones), is one slice of `text` rather than
-/// a new string per position; and the polynomial hashes of every prefix of `text`, so that each n-gram's
-/// hash costs two multiplications whatever its length, instead of a pass over its bytes per `n`.
+/// a new string per position.
 #[derive(Debug)]
 struct Joined {
     text: String,
     /// Byte offset of each word in `text`, and one past the end plus a separator.
     starts: Vec<usize>,
     sep: usize,
-    hashes: PrefixHashes,
 }
 
 impl Joined {
@@ -286,12 +284,10 @@ impl Joined {
             text.push_str(w);
         }
         starts.push(text.len() + sep.len());
-        let hashes = PrefixHashes::new(text.as_bytes());
         Self {
             text,
             starts,
             sep: sep.len(),
-            hashes,
         }
     }
 
@@ -299,63 +295,9 @@ impl Joined {
         self.starts.len() - 1
     }
 
-    /// Words `i..i + n` joined, with their hash; `n >= 1` and `i + n <= len`.
-    fn gram(&self, i: usize, n: usize) -> Hashed<'_> {
-        let (a, b) = (self.starts[i], self.starts[i + n] - self.sep);
-        Hashed {
-            hash: self.hashes.slice(a, b),
-            text: &self.text[a..b],
-        }
-    }
-}
-
-/// The Mersenne prime 2^61 - 1: products reduce with a shift and an add.
-const M61: u64 = (1 << 61) - 1;
-/// The polynomial's base, an arbitrary fixed number below [`M61`].
-const BASE: u64 = 0x1f3d_5b79_a2c4_e6f1 % M61;
-
-/// `a * b mod M61` for `a, b < M61`.
-fn mul_mod(a: u64, b: u64) -> u64 {
-    let x = a as u128 * b as u128;
-    let s = (x as u64 & M61) + (x >> 61) as u64;
-    if s >= M61 { s - M61 } else { s }
-}
-
-/// `h(s) = sum (s[k] + 1) * BASE^(len - 1 - k) mod M61` of every prefix, and the powers of the base, so that
-/// `h(text[a..b]) = h(text[..b]) - h(text[..a]) * BASE^(b - a)`. Equal slices have equal hashes; the tables
-/// using them compare the text itself on equal hashes, so a collision costs time, never a wrong count.
-#[derive(Debug)]
-struct PrefixHashes {
-    prefix: Vec<u64>,
-    power: Vec<u64>,
-}
-
-impl PrefixHashes {
-    fn new(bytes: &[u8]) -> Self {
-        let mut prefix = Vec::with_capacity(bytes.len() + 1);
-        let mut power = Vec::with_capacity(bytes.len() + 1);
-        let (mut h, mut p) = (0u64, 1u64);
-        prefix.push(h);
-        power.push(p);
-        for &byte in bytes {
-            h = mul_mod(h, BASE) + u64::from(byte) + 1;
-            if h >= M61 {
-                h -= M61;
-            }
-            p = mul_mod(p, BASE);
-            prefix.push(h);
-            power.push(p);
-        }
-        Self { prefix, power }
-    }
-
-    /// The hash of `bytes[a..b]`, mixed so that every bit of it depends on every bit of the polynomial (the
-    /// hash table picks buckets with the low bits and tags with the high ones).
-    fn slice(&self, a: usize, b: usize) -> u64 {
-        let h = self.prefix[b] + M61 - mul_mod(self.prefix[a], self.power[b - a]);
-        let h = if h >= M61 { h - M61 } else { h };
-        let h = (h ^ (h >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        h ^ (h >> 29)
+    /// Words `i..i + n` joined; `n >= 1` and `i + n <= len`.
+    fn gram(&self, i: usize, n: usize) -> &str {
+        &self.text[self.starts[i]..self.starts[i + n] - self.sep]
     }
 }
 
@@ -370,7 +312,10 @@ fn top_n_gram_chars(words: &Joined, n: usize) -> Option<usize> {
         HashMap::with_capacity_and_hasher(windows, Default::default());
     for i in 0..windows {
         let order = counts.len();
-        counts.entry(words.gram(i, n)).or_insert((0, order)).0 += 1;
+        counts
+            .entry(Hashed::new(words.gram(i, n)))
+            .or_insert((0, order))
+            .0 += 1;
     }
     counts
         .iter()
@@ -388,10 +333,10 @@ fn duplicated_n_gram_chars(words: &Joined, n: usize) -> usize {
     let (mut repeated, mut idx) = (0, 0);
     while idx + n <= words.len() {
         let gram = words.gram(idx, n);
-        if seen.insert(gram) {
+        if seen.insert(Hashed::new(gram)) {
             idx += 1;
         } else {
-            repeated += char_len(gram.text);
+            repeated += char_len(gram);
             idx += n;
         }
     }
@@ -422,22 +367,6 @@ mod tests {
     /// Distinct filler lines (distinct words, so no n-gram rule fires).
     fn distinct(i: usize) -> String {
         format!("line w{i}a w{i}b w{i}c w{i}d")
-    }
-
-    #[test]
-    fn equal_grams_hash_equal_wherever_they_are() {
-        let words = ["a", "bc", "a", "bc", "ab", "c"];
-        for sep in [" ", ""] {
-            let joined = Joined::new(&words, sep);
-            for n in 1..=3 {
-                for i in 0..=words.len() - n {
-                    for j in 0..=words.len() - n {
-                        let (x, y) = (joined.gram(i, n), joined.gram(j, n));
-                        assert_eq!(x.text == y.text, x.hash == y.hash, "{sep:?} {n} {i} {j}");
-                    }
-                }
-            }
-        }
     }
 
     #[test]

@@ -592,7 +592,30 @@ impl EnglishTokenizer {
 
     /// datatrove's `len(split_into_sentences(text, "en"))`: the number of sentences spaCy's sentencizer
     /// finds, and 1 for a text without tokens (datatrove's span arithmetic returns one empty part then).
+    ///
+    /// A sentence starts at a token that follows a one-character token of sentence punctuation and is not
+    /// punctuation itself. So when no character after the first sentence-punctuation character is anything
+    /// but punctuation (a line with one sentence, ending in `.` or `?!"`), the count is 1 without tokenizing:
+    /// every token after that character is all punctuation, and every token before it comes before any
+    /// period was seen.
     pub fn count_sentences(&self, text: &str) -> usize {
+        let Some((i, c)) = text
+            .char_indices()
+            .find(|&(_, c)| self.is_sentence_punct(c))
+        else {
+            return 1;
+        };
+        if text[i + c.len_utf8()..]
+            .chars()
+            .all(|c| PUNCT_CATEGORY.contains(c))
+        {
+            return 1;
+        }
+        self.count_sentences_by_tokens(text)
+    }
+
+    /// [`Self::count_sentences`] token by token, as spaCy's sentencizer does.
+    fn count_sentences_by_tokens(&self, text: &str) -> usize {
         let mut count = 1;
         let mut seen_period = false;
         for (a, b) in self.token_spans(text) {
@@ -984,6 +1007,37 @@ mod tests {
         assert_eq!(t.count_sentences("One. Two! Three?"), 3);
         assert_eq!(t.count_sentences("Wait... what?!\" he said."), 2);
         assert_eq!(t.count_sentences("No end"), 1);
+    }
+
+    #[test]
+    fn the_one_sentence_shortcut_agrees_with_the_sentencizer() {
+        let t = EnglishTokenizer::new();
+        let mut lines = strings_over(b"a .!?\"')");
+        lines.extend(strings_over(b"Ab. ?"));
+        lines.extend(
+            [
+                "It ended.",
+                "It ended. ",
+                "It ended.\"",
+                "Why?!",
+                "One. Two",
+                "U.S. troops",
+                "3.5 kg.",
+                "Wait... what?!\" he said.",
+                "Stop.  ",
+                "A.\u{a0}B",
+                "Hi。 Then",
+                "end ...)",
+            ]
+            .map(String::from),
+        );
+        for line in &lines {
+            assert_eq!(
+                t.count_sentences(line),
+                t.count_sentences_by_tokens(line),
+                "{line:?}"
+            );
+        }
     }
 
     #[test]
