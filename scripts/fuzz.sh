@@ -9,7 +9,11 @@
 # Settings (environment):
 #   FUZZ_RUNS=1000000     executions per target
 #   FUZZ_SECONDS=1800     time limit per target
-#   FUZZ_MAX_LEN=16384    largest input libFuzzer makes, in bytes
+#   FUZZ_MAX_LEN          largest input libFuzzer makes, in bytes. By default 16384 for `config`, 4096 for
+#                         the request and record readers and 512 for the targets that run the whole default
+#                         pipeline on every input (pipeline_*, differential): measured on a shared 2-core
+#                         machine, those judged 2 KB inputs at 30-60 a second and the readers 16 KB inputs
+#                         at 250-400, too slow for a million executions in an hour.
 #   FUZZ_NICE=15          niceness of the fuzzing processes (the machine is usually shared)
 #   TAMIS_SHARED_DATA     the shared test data (default: ../shared/data beside the repository)
 #
@@ -23,7 +27,6 @@ root=$(pwd)
 
 runs=${FUZZ_RUNS:-1000000}
 seconds=${FUZZ_SECONDS:-1800}
-max_len=${FUZZ_MAX_LEN:-16384}
 niceness=${FUZZ_NICE:-15}
 data=${TAMIS_SHARED_DATA:-$root/../shared/data}
 [ -d "$data" ] || { echo "fuzz.sh: no shared data at $data (set TAMIS_SHARED_DATA)" >&2; exit 1; }
@@ -40,7 +43,7 @@ export PATH=$tools/bin:$PATH
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(config pipeline_text pipeline_html record edge_request)
 
-python3 - "$data" "$root" "$max_len" "${targets[@]}" <<'PY'
+python3 - "$data" "$root" "${FUZZ_MAX_LEN:-16384}" "${targets[@]}" <<'PY'
 """Writes fuzz/seeds/<target>/ from the shared data: real texts, pages, records and configs, cut to max_len."""
 import gzip, json, os, sys, tomllib
 data, root, max_len, targets = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
@@ -104,6 +107,11 @@ for target in "${targets[@]}"; do
     export TAMIS_COMPONENT=${CARGO_TARGET_DIR:-$root/target}/wasm32-wasip2/release/tamis_component.wasm
     extra+=(--features differential)
   fi
+  case $target in
+    pipeline_* | differential) max_len=${FUZZ_MAX_LEN:-512} ;;
+    edge_request | record) max_len=${FUZZ_MAX_LEN:-4096} ;;
+    *) max_len=${FUZZ_MAX_LEN:-16384} ;;
+  esac
   mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
   log=fuzz/logs/$target.log
   echo "fuzz.sh: $target (at most $runs runs or ${seconds}s, inputs up to $max_len bytes; log in $log)"
