@@ -1,6 +1,6 @@
-//! The record reader: JSON Lines -> `Document`, as the browser demo reads a dropped file
-//! (`Session::judge_jsonl` in web-demo/src/session.rs). The bulk host's reader (host/src/record.rs) lives
-//! in the binary-only `tamis` crate, out of reach of a fuzz target. Every non-blank line must end as
+//! The record reader: JSON Lines -> `Document`, through the browser demo's `Session::judge_jsonl`
+//! (web-demo/src/session.rs), which reads each line with the core's record reader
+//! (`tamis_core::record::read_record`, the one `tamis run` uses too). Every non-blank line must end as
 //! exactly one judged record: an outcome or an error naming it, never a panic or a skip.
 #![no_main]
 
