@@ -44,26 +44,63 @@ pub struct Parsed {
     pub object: Map<String, Value>,
 }
 
-/// Parses one raw record. The error message names what is wrong; the caller adds where.
-pub fn parse(bytes: &[u8], fields: &Fields, origin: &Origin) -> Result<Parsed, String> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| format!("invalid UTF-8 at byte {} of the record", e.valid_up_to()))?;
-    if text.trim().is_empty() {
-        return Err("empty line where a JSON object was expected".into());
+/// Why a record could not be judged: a stable kind, counted in `stats.json` (`errors_by_kind`), and the
+/// message with the details, kept in the error record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+}
+
+impl RecordError {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses one raw record. The error message names what is wrong; the caller adds where.
+pub fn parse(bytes: &[u8], fields: &Fields, origin: &Origin) -> Result<Parsed, RecordError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        RecordError::new(
+            "invalid UTF-8",
+            format!("invalid UTF-8 at byte {} of the record", e.valid_up_to()),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(RecordError::new(
+            "empty line",
+            "empty line where a JSON object was expected",
+        ));
+    }
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| RecordError::new("invalid JSON", format!("invalid JSON: {e}")))?;
     let Value::Object(object) = value else {
-        return Err(format!("expected a JSON object, got {}", kind_of(&value)));
+        return Err(RecordError::new(
+            "not a JSON object",
+            format!("expected a JSON object, got {}", kind_of(&value)),
+        ));
     };
     let id = match object.get(&fields.id) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Null) | None => format!("{}:{}", origin.file, origin.position),
         Some(other) => {
-            return Err(format!(
-                "field `{}` must be a string or number, got {}",
-                fields.id,
-                kind_of(other)
+            return Err(RecordError::new(
+                "field of the wrong type",
+                format!(
+                    "field `{}` must be a string or number, got {}",
+                    fields.id,
+                    kind_of(other)
+                ),
             ));
         }
     };
@@ -77,7 +114,10 @@ pub fn parse(bytes: &[u8], fields: &Fields, origin: &Origin) -> Result<Parsed, S
             Some(h) => format!("`{}` or `{h}`", fields.text),
             None => format!("`{}`", fields.text),
         };
-        return Err(format!("record {id} has no text field {wanted}"));
+        return Err(RecordError::new(
+            "missing text field",
+            format!("record {id} has no text field {wanted}"),
+        ));
     }
     let url = match &fields.url {
         Some(key) => match object.get(key) {
@@ -99,13 +139,13 @@ pub fn parse(bytes: &[u8], fields: &Fields, origin: &Origin) -> Result<Parsed, S
     })
 }
 
-fn optional_string(object: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+fn optional_string(object: &Map<String, Value>, key: &str) -> Result<Option<String>, RecordError> {
     match object.get(key) {
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Null) | None => Ok(None),
-        Some(other) => Err(format!(
-            "field `{key}` must be a string, got {}",
-            kind_of(other)
+        Some(other) => Err(RecordError::new(
+            "field of the wrong type",
+            format!("field `{key}` must be a string, got {}", kind_of(other)),
         )),
     }
 }
@@ -263,7 +303,12 @@ mod tests {
 
     #[test]
     fn broken_records_say_what_is_wrong() {
-        let err = |bytes: &[u8]| parse(bytes, &fields(), &origin()).err().unwrap_or_default();
+        let err = |bytes: &[u8]| {
+            parse(bytes, &fields(), &origin())
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default()
+        };
         assert!(
             err(b"{\"id\": \"x\", \"text\": \"caf\xe9\"}").contains("invalid UTF-8 at byte 24")
         );
