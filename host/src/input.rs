@@ -861,9 +861,9 @@ mod tests {
 
     #[test]
     fn an_over_long_line_is_an_error_and_a_bom_is_stripped() {
-        let input = b"\xEF\xBB\xBF{\"id\": 1}\n0123456789AB\r\n{}\n".to_vec();
+        let input = b"\xEF\xBB\xBF{\"id\": 1}\n0123456789ABCD\r\n{}\n".to_vec();
         let records: Vec<RawRecord> =
-            JsonlRecords::new(Box::new(std::io::Cursor::new(input)), 10).collect();
+            JsonlRecords::new(Box::new(std::io::Cursor::new(input)), 12).collect();
         assert_eq!(records[0].body.as_ref().unwrap(), b"{\"id\": 1}");
         assert_eq!(
             records[1].body.as_ref().unwrap_err().kind,
