@@ -98,6 +98,19 @@ pub enum RecordError {
 }
 
 impl RecordError {
+    /// A stable name for the kind of error, without details (ids, offsets), so that counts by kind stay a
+    /// handful of keys however many records fail.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidUtf8 { .. } => "invalid UTF-8",
+            Self::Empty => "empty line",
+            Self::InvalidJson(_) => "invalid JSON",
+            Self::NotAnObject(_) => "not a JSON object",
+            Self::BadId { .. } | Self::NotAString { .. } => "field of the wrong type",
+            Self::NoText { .. } => "missing text field",
+        }
+    }
+
     /// The record's id, when it was read before the error (for error records that name it).
     pub fn id(&self) -> Option<&str> {
         match self {
@@ -287,5 +300,6 @@ mod tests {
         assert_eq!(err.id(), Some("a7"));
         let err = read_record(b"nope", &RecordFields::default(), "f:1").unwrap_err();
         assert_eq!(err.id(), None);
+        assert_eq!(err.kind(), "invalid JSON");
     }
 }

@@ -2,9 +2,9 @@
 //! it. Contaminated documents are dropped (or flagged) with the benchmark, the item and the matched span.
 //!
 //! The index and the matching are the core's (`tamis_core::contamination`); the index is built once and
-//! shared by the worker threads, so this command runs the core natively rather than in the sandbox,
-//! where every instance would need its own copy of the index. Output layout, atomic shards and resume
-//! markers are those of `tamis run` (see output.rs).
+//! shared read-only by the driver's workers (job.rs), so this judgment runs the core natively rather than
+//! in the sandbox, where every instance would need its own copy of the index (see the README). Output
+//! layout, atomic shards, resume markers and accounting are the driver's, as for `tamis run`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,12 +16,14 @@ use serde_json::{Map, Value};
 use tamis_core::Config;
 use tamis_core::contamination::{ContaminationAction, IndexStats, NgramIndex};
 
-use crate::input::{ByteCounter, InputFile, InputFormat, RawRecord};
+use crate::input::{ByteCounter, InputFile};
+use crate::job::{self, Job, Record, Source, Tally};
 use crate::output::{Destination, ShardPaths, ShardWriter, write_atomically};
-use crate::record::{Fields, Origin, error_record, parse};
+use crate::record::Fields;
 
 pub struct Plan {
     pub inputs: Vec<InputFile>,
+    pub max_record_bytes: u64,
     pub output: PathBuf,
     /// The config file's folder: benchmark paths are relative to it.
     pub base: PathBuf,
@@ -73,7 +75,7 @@ pub struct Report {
 
 /// Builds the index from the configured benchmark files. A benchmark record without its id or a text
 /// field is an error naming the file and line: a silently skipped item is a silently missed leak.
-pub fn build_index(config: &Config, base: &Path) -> Result<NgramIndex> {
+pub fn build_index(config: &Config, base: &Path, max_record_bytes: u64) -> Result<NgramIndex> {
     let dc = &config.decontaminate;
     if dc.benchmarks.is_empty() {
         bail!("decontaminate.benchmarks is empty: name at least one benchmark file to look for");
@@ -89,9 +91,12 @@ pub fn build_index(config: &Config, base: &Path) -> Result<NgramIndex> {
             crate::input::discover(&specs).with_context(|| format!("benchmark {}", bench.name))?;
         for file in files {
             let name = file.relative.display().to_string();
-            for raw in crate::input::records(&file, ByteCounter::default())? {
+            for raw in crate::input::records(&file, ByteCounter::default(), max_record_bytes)? {
                 let at = || format!("benchmark {} {name} line {}", bench.name, raw.position);
-                let body = raw.body.clone().map_err(|e| anyhow!("{}: {e}", at()))?;
+                let body = raw
+                    .body
+                    .clone()
+                    .map_err(|e| anyhow!("{}: {}", at(), e.message))?;
                 let value: Value = serde_json::from_slice(&body)
                     .map_err(|e| anyhow!("{}: invalid JSON: {e}", at()))?;
                 let id = match value.get(&bench.id_key) {
@@ -113,9 +118,118 @@ pub fn build_index(config: &Config, base: &Path) -> Result<NgramIndex> {
     Ok(index)
 }
 
+impl Tally for FileCounts {
+    fn merge(&mut self, other: &Self) {
+        self.docs_in += other.docs_in;
+        self.kept += other.kept;
+        self.dropped += other.dropped;
+        self.errors += other.errors;
+        self.contaminated += other.contaminated;
+        self.bytes_in += other.bytes_in;
+        for (k, v) in &other.by_benchmark {
+            *self.by_benchmark.entry(k.clone()).or_default() += v;
+        }
+        self.findings.extend(other.findings.iter().cloned());
+    }
+    fn check_accounting(&self) -> Result<(), String> {
+        crate::stats::check_accounting(self.docs_in, self.kept, self.dropped, self.errors)
+    }
+    fn progress(&self) -> (u64, u64) {
+        (self.docs_in, self.bytes_in)
+    }
+}
+
+/// The judgment of `tamis decontaminate`: each document looked up in the shared index.
+struct Scan<'a> {
+    config: &'a Config,
+    index: &'a NgramIndex,
+    output: &'a Path,
+}
+
+impl Job for Scan<'_> {
+    type Engine = ();
+    type FileContext = ();
+    type Item = (Destination, String);
+    type Tally = FileCounts;
+    type Sink = ShardWriter;
+
+    fn start_engine(&self) -> Result<()> {
+        Ok(())
+    }
+    fn file_context(&self, _: &Source) -> Result<()> {
+        Ok(())
+    }
+    fn tally(&self) -> FileCounts {
+        FileCounts::default()
+    }
+
+    fn judge(
+        &self,
+        _: &mut (),
+        _: &(),
+        source: &Source,
+        records: Vec<Record>,
+        counts: &mut FileCounts,
+    ) -> Vec<(Destination, String)> {
+        let mut lines = Vec::with_capacity(records.len());
+        for record in records {
+            counts.docs_in += 1;
+            counts.bytes_in += record.bytes.as_ref().map_or(0, |b| b.len() as u64);
+            match judge(&record, self.config, self.index, source) {
+                Judged::Clean(line) => {
+                    counts.kept += 1;
+                    lines.push((Destination::Kept, line));
+                }
+                Judged::Error(line) => {
+                    counts.errors += 1;
+                    lines.push((Destination::Errors, line));
+                }
+                Judged::Contaminated(line, findings) => {
+                    counts.contaminated += 1;
+                    let mut benches: Vec<&str> =
+                        findings.iter().map(|f| f.benchmark.as_str()).collect();
+                    benches.sort_unstable();
+                    benches.dedup();
+                    for b in benches {
+                        *counts.by_benchmark.entry(b.to_string()).or_default() += 1;
+                    }
+                    counts.findings.extend(findings);
+                    match self.config.decontaminate.action {
+                        ContaminationAction::Drop => {
+                            counts.dropped += 1;
+                            lines.push((Destination::Dropped, line));
+                        }
+                        ContaminationAction::Flag => {
+                            counts.kept += 1;
+                            lines.push((Destination::Kept, line));
+                        }
+                    }
+                }
+            }
+        }
+        lines
+    }
+
+    fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
+        ShardPaths::new(self.output, file, chunk).marker
+    }
+    fn open(&self, file: &InputFile, _: usize, chunk: u64) -> Result<ShardWriter> {
+        Ok(ShardWriter::new(ShardPaths::new(self.output, file, chunk)))
+    }
+    fn write(&self, sink: &mut ShardWriter, (destination, line): Self::Item) -> Result<()> {
+        sink.write(destination, &line)
+    }
+    fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {
+        sink.finish()
+    }
+}
+
+/// Documents per batch handed to a worker.
+const BATCH: usize = 256;
+
 pub fn decontaminate(config: &Config, fields: &Fields, plan: &Plan) -> Result<Report> {
     let started = Instant::now();
-    let index = build_index(config, &plan.base)?;
+    let index = build_index(config, &plan.base, plan.max_record_bytes)?;
     let mut report = Report {
         ngram: config.decontaminate.ngram,
         index: index
@@ -135,44 +249,42 @@ pub fn decontaminate(config: &Config, fields: &Fields, plan: &Plan) -> Result<Re
         }
     }
     let scan = Instant::now();
-    let mut findings = Vec::new();
-    for (i, file) in plan.inputs.iter().enumerate() {
-        let paths = ShardPaths::new(&plan.output, file, 0);
-        let counts = if paths.is_done() {
-            serde_json::from_str(&std::fs::read_to_string(&paths.marker)?).with_context(|| {
-                format!(
-                    "{} is corrupt; delete it to redo the file",
-                    paths.marker.display()
-                )
-            })?
-        } else {
-            let counts = one_file(config, fields, plan, &index, file, paths)?;
-            if !plan.quiet {
-                eprintln!(
-                    "decontaminate: {} ({}/{}): {} docs, {} contaminated",
-                    file.relative.display(),
-                    i + 1,
-                    plan.inputs.len(),
-                    counts.docs_in,
-                    counts.contaminated
-                );
-            }
-            counts
-        };
-        report.docs_in += counts.docs_in;
-        report.kept += counts.kept;
-        report.dropped += counts.dropped;
-        report.errors += counts.errors;
-        report.contaminated += counts.contaminated;
-        report.bytes_in += counts.bytes_in;
-        for (k, v) in &counts.by_benchmark {
-            *report.by_benchmark.entry(k.clone()).or_default() += v;
-        }
-        findings.extend(counts.findings);
-    }
+    let finished = job::drive(
+        &Scan {
+            config,
+            index: &index,
+            output: &plan.output,
+        },
+        &job::Plan {
+            inputs: &plan.inputs,
+            files: (0..plan.inputs.len()).collect(),
+            fields: fields.clone(),
+            workers: plan.workers,
+            batch_size: BATCH,
+            shard_size: u64::MAX,
+            max_record_bytes: plan.max_record_bytes,
+            root: plan.output.clone(),
+            quiet: plan.quiet,
+        },
+    )?;
+    let counts = finished.total;
+    report.docs_in = counts.docs_in;
+    report.kept = counts.kept;
+    report.dropped = counts.dropped;
+    report.errors = counts.errors;
+    report.contaminated = counts.contaminated;
+    report.bytes_in = counts.bytes_in;
+    report.by_benchmark = counts.by_benchmark;
     report.scan_seconds = scan.elapsed().as_secs_f64();
-    crate::stats::check_accounting(report.docs_in, report.kept, report.dropped, report.errors)
-        .map_err(|e| anyhow!(e))?;
+    // Shards finish in any order across files: the report lists findings in input order.
+    let order: std::collections::HashMap<String, usize> = plan
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.relative.display().to_string(), i))
+        .collect();
+    let mut findings = counts.findings;
+    findings.sort_by_key(|f| (order.get(&f.file).copied(), f.position));
     let mut lines = String::new();
     for f in &findings {
         lines.push_str(&serde_json::to_string(f)?);
@@ -193,51 +305,27 @@ enum Judged {
     Error(String),
 }
 
-fn judge(
-    raw: RawRecord,
-    config: &Config,
-    fields: &Fields,
-    index: &NgramIndex,
-    name: &str,
-    is_row: bool,
-) -> (Judged, u64) {
-    let origin = Origin {
-        file: name,
-        position: raw.position,
-        is_row,
-    };
-    let body = match raw.body {
-        Ok(b) => b,
-        Err(message) => {
-            return (
-                Judged::Error(error_record(&origin, None, &message, None)),
-                0,
-            );
-        }
-    };
-    let bytes = body.len() as u64;
-    let parsed = match parse(&body, fields, &origin) {
+fn judge(record: &Record, config: &Config, index: &NgramIndex, source: &Source) -> Judged {
+    let parsed = match &record.parsed {
         Ok(p) => p,
-        Err(message) => {
-            return (
-                Judged::Error(error_record(&origin, None, &message, Some(&body))),
-                bytes,
-            );
-        }
+        Err(e) => return Judged::Error(source.error_line(record, None, &e.message)),
     };
-    let id = parsed.document.id;
+    let name = source.name.as_str();
+    let id = parsed.document.id.clone();
     // Pages are checked in their HTML when no text was extracted: a leaked item is in the markup too.
-    let Some(text) = parsed.document.text.or(parsed.document.html) else {
+    let Some(text) = parsed
+        .document
+        .text
+        .as_ref()
+        .or(parsed.document.html.as_ref())
+    else {
         let message = format!("record {id} has no text");
-        return (
-            Judged::Error(error_record(&origin, Some(&id), &message, Some(&body))),
-            bytes,
-        );
+        return Judged::Error(source.error_line(record, Some(&id), &message));
     };
-    let found = index.find(&text, config.decontaminate.min_ngrams);
-    let mut object = parsed.object;
+    let found = index.find(text, config.decontaminate.min_ngrams);
+    let mut object = parsed.object.clone();
     if found.is_empty() {
-        return (Judged::Clean(Value::Object(object).to_string()), bytes);
+        return Judged::Clean(Value::Object(object).to_string());
     }
     let action = config.decontaminate.action;
     let mut matches = Vec::new();
@@ -254,7 +342,7 @@ fn judge(
         matches.push(Value::Object(entry));
         findings.push(Finding {
             file: name.to_string(),
-            position: raw.position,
+            position: record.position,
             id: id.clone(),
             benchmark: m.benchmark.clone(),
             item: m.item.clone(),
@@ -278,10 +366,7 @@ fn judge(
     );
     note.insert("matches".into(), Value::Array(matches));
     object.insert("decontaminate".into(), Value::Object(note));
-    (
-        Judged::Contaminated(Value::Object(object).to_string(), findings),
-        bytes,
-    )
+    Judged::Contaminated(Value::Object(object).to_string(), findings)
 }
 
 /// At most `max` characters, cut on a character boundary.
@@ -290,88 +375,6 @@ fn excerpt(s: &str, max: usize) -> String {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
     }
-}
-
-fn one_file(
-    config: &Config,
-    fields: &Fields,
-    plan: &Plan,
-    index: &NgramIndex,
-    file: &InputFile,
-    paths: ShardPaths,
-) -> Result<FileCounts> {
-    let name = file.relative.display().to_string();
-    let is_row = file.format == InputFormat::Parquet;
-    let mut writer = ShardWriter::new(paths);
-    let mut counts = FileCounts::default();
-    let mut records = crate::input::records(file, ByteCounter::default())?.peekable();
-    let chunk = 256 * plan.workers.max(1);
-    while records.peek().is_some() {
-        let batch: Vec<RawRecord> = records.by_ref().take(chunk).collect();
-        // Judge in parallel, write in input order.
-        let per_worker = batch.len().div_ceil(plan.workers.max(1));
-        let mut pieces: Vec<Vec<RawRecord>> = Vec::new();
-        let mut rest = batch;
-        while !rest.is_empty() {
-            let tail = rest.split_off(per_worker.min(rest.len()));
-            pieces.push(std::mem::replace(&mut rest, tail));
-        }
-        let judged: Vec<Vec<(Judged, u64)>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = pieces
-                .into_iter()
-                .map(|piece| {
-                    let name = &name;
-                    scope.spawn(move || {
-                        piece
-                            .into_iter()
-                            .map(|raw| judge(raw, config, fields, index, name, is_row))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().map_err(|_| anyhow!("a worker panicked")))
-                .collect::<Result<Vec<_>>>()
-        })?;
-        for (j, bytes) in judged.into_iter().flatten() {
-            counts.docs_in += 1;
-            counts.bytes_in += bytes;
-            match j {
-                Judged::Clean(line) => {
-                    counts.kept += 1;
-                    writer.write(Destination::Kept, &line)?;
-                }
-                Judged::Error(line) => {
-                    counts.errors += 1;
-                    writer.write(Destination::Errors, &line)?;
-                }
-                Judged::Contaminated(line, findings) => {
-                    counts.contaminated += 1;
-                    let mut benches: Vec<&str> =
-                        findings.iter().map(|f| f.benchmark.as_str()).collect();
-                    benches.sort_unstable();
-                    benches.dedup();
-                    for b in benches {
-                        *counts.by_benchmark.entry(b.to_string()).or_default() += 1;
-                    }
-                    counts.findings.extend(findings);
-                    match config.decontaminate.action {
-                        ContaminationAction::Drop => {
-                            counts.dropped += 1;
-                            writer.write(Destination::Dropped, &line)?;
-                        }
-                        ContaminationAction::Flag => {
-                            counts.kept += 1;
-                            writer.write(Destination::Kept, &line)?;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    writer.finish_with(&serde_json::to_string_pretty(&counts)?)?;
-    Ok(counts)
 }
 
 #[cfg(test)]
@@ -395,11 +398,24 @@ mod tests {
             html: None,
             url: None,
         };
-        let raw = RawRecord {
-            position: 4,
-            body: Ok(br#"{"id": "d", "text": "x One, two three! y"}"#.to_vec()),
+        let bytes = br#"{"id": "d", "text": "x One, two three! y"}"#.to_vec();
+        let file = InputFile {
+            path: "in.jsonl".into(),
+            relative: "in.jsonl".into(),
+            format: crate::input::InputFormat::Jsonl,
+            size: 0,
         };
-        let (judged, _) = judge(raw, &config, &fields, &index, "in.jsonl", false);
+        let source = Source {
+            index: 0,
+            file: &file,
+            name: "in.jsonl".into(),
+        };
+        let record = Record {
+            position: 4,
+            parsed: crate::record::parse(&bytes, &fields, &source.origin(4)),
+            bytes: Some(bytes),
+        };
+        let judged = judge(&record, &config, &index, &source);
         let Judged::Contaminated(line, findings) = judged else {
             panic!("expected a match")
         };

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 
+use crate::record::RecordError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
     Jsonl,
@@ -98,6 +100,38 @@ impl InputFile {
     }
 }
 
+/// What identifies an input's content in a job's `run.json`: its name, size, modification time and a hash of
+/// its bytes, so an input changed in place (even to the same size) is not mistaken for the one whose
+/// results are on disk.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InputIdentity {
+    pub name: String,
+    pub size: u64,
+    /// Seconds and nanoseconds since the Unix epoch, `secs.nanos`.
+    pub modified: String,
+    /// xxh3-64 of the file's bytes, in hex.
+    pub xxh3: String,
+}
+
+impl InputFile {
+    pub fn identity(&self) -> Result<InputIdentity> {
+        let meta = std::fs::metadata(&self.path)
+            .with_context(|| format!("reading {}", self.path.display()))?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
+            .unwrap_or_default();
+        Ok(InputIdentity {
+            name: self.relative.display().to_string(),
+            size: meta.len(),
+            modified,
+            xxh3: crate::job::checksum(&self.path)?,
+        })
+    }
+}
+
 /// Expands files, directories (recursively) and globs into a sorted list of input files. Anything named
 /// that holds no readable input is an error: a typo in a path must not become an empty run.
 pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
@@ -106,7 +140,7 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
         let path = Path::new(spec);
         if path.is_dir() {
             let before = files.len();
-            walk(path, path, &mut files)?;
+            walk(path, &mut files)?;
             if files.len() == before {
                 bail!(
                     "input directory {spec} holds no .jsonl, .jsonl.gz, .jsonl.zst or .parquet files"
@@ -156,7 +190,11 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
             .cmp(&b.relative)
             .then_with(|| a.path.cmp(&b.path))
     });
-    files.dedup_by(|a, b| a.path == b.path);
+    // One file reached by two paths (a link to it, or the same folder given twice) is read once.
+    let mut seen_files = std::collections::HashSet::new();
+    files.retain(|f| {
+        seen_files.insert(std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()))
+    });
     // Output shards are named by folder and stem, so `a.jsonl` and `a.parquet` side by side would share
     // their markers and error files.
     let mut seen: std::collections::HashMap<(PathBuf, String), &Path> =
@@ -190,23 +228,36 @@ fn glob_base(spec: &str) -> PathBuf {
     base
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .collect::<std::io::Result<_>>()?;
-    entries.sort_by_key(|e| e.file_name());
+/// Lists the input files under `root`, following symbolic links but never around a loop (walkdir keeps the
+/// open ancestors and refuses to enter one twice), in name order; hidden entries are left out.
+fn walk(root: &Path, out: &mut Vec<InputFile>) -> Result<()> {
+    let entries = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in entries {
-        let path = entry.path();
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) if e.loop_ancestor().is_some() => {
+                // A link back to an ancestor holds nothing that the walk does not already list.
+                continue;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("listing {}", root.display())));
+            }
+        };
+        if !entry.file_type().is_file() {
             continue;
         }
-        if path.is_dir() {
-            walk(root, &path, out)?;
-        } else if let Some(format) = InputFormat::of(&path) {
+        let path = entry.path().to_path_buf();
+        if let Some(format) = InputFormat::of(&path) {
             let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
             out.push(InputFile {
-                size: entry.metadata()?.len(),
+                size: entry
+                    .metadata()
+                    .with_context(|| format!("reading the size of {}", path.display()))?
+                    .len(),
                 path,
                 relative,
                 format,
@@ -221,8 +272,13 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
 #[derive(Debug, Clone)]
 pub struct RawRecord {
     pub position: u64,
-    pub body: std::result::Result<Vec<u8>, String>,
+    pub body: std::result::Result<Vec<u8>, RecordError>,
 }
+
+/// The default of `--max-record-bytes`: a line longer than this is an error record, found without ever
+/// holding the line whole. It is above the 200 MB documents the sandbox is shown to judge under its default
+/// memory cap, and far below what a decompression bomb can unpack to.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 256 << 20;
 
 /// Counts compressed bytes consumed, for progress and ETA.
 #[derive(Clone, Default)]
@@ -246,6 +302,7 @@ impl<R: Read> Read for CountingReader<R> {
 pub fn records(
     file: &InputFile,
     counter: ByteCounter,
+    max_record_bytes: u64,
 ) -> Result<Box<dyn Iterator<Item = RawRecord> + Send>> {
     let raw = File::open(&file.path).with_context(|| format!("opening {}", file.path.display()))?;
     let raw = CountingReader {
@@ -253,16 +310,17 @@ pub fn records(
         counter,
     };
     Ok(match file.format {
-        InputFormat::Jsonl => Box::new(JsonlRecords::new(Box::new(raw))),
-        InputFormat::JsonlGz => Box::new(JsonlRecords::new(Box::new(
-            flate2::read::MultiGzDecoder::new(raw),
-        ))),
+        InputFormat::Jsonl => Box::new(JsonlRecords::new(Box::new(raw), max_record_bytes)),
+        InputFormat::JsonlGz => Box::new(JsonlRecords::new(
+            Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            max_record_bytes,
+        )),
         InputFormat::JsonlZst => {
             let decoder = zstd::Decoder::new(raw)
                 .with_context(|| format!("opening zstd {}", file.path.display()))?;
-            Box::new(JsonlRecords::new(Box::new(decoder)))
+            Box::new(JsonlRecords::new(Box::new(decoder), max_record_bytes))
         }
-        InputFormat::Parquet => Box::new(ParquetRecords::new(&file.path)?),
+        InputFormat::Parquet => Box::new(ParquetRecords::new(&file.path, max_record_bytes)),
     })
 }
 
@@ -270,17 +328,74 @@ struct JsonlRecords {
     reader: BufReader<Box<dyn Read + Send>>,
     line: u64,
     done: bool,
+    max_record_bytes: u64,
 }
 
 impl JsonlRecords {
-    fn new(reader: Box<dyn Read + Send>) -> Self {
+    fn new(reader: Box<dyn Read + Send>, max_record_bytes: u64) -> Self {
         Self {
             reader: BufReader::with_capacity(1 << 20, reader),
             line: 0,
             done: false,
+            max_record_bytes,
         }
     }
+
+    /// Reads up to the next `\n` (lines end at `\n` only: U+2028/U+2029 may stand unescaped inside JSON
+    /// strings). Past `max_record_bytes` the line is skipped to its end without being kept; returns the line
+    /// (or `None` when too long), its length, and whether anything was read at all.
+    fn read_line(&mut self) -> std::io::Result<(Option<Vec<u8>>, u64, bool)> {
+        let mut buf = Vec::new();
+        let mut length = 0u64;
+        let mut too_long = false;
+        let mut any = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                break;
+            }
+            any = true;
+            let (take, found) = match memchr::memchr(b'\n', available) {
+                Some(i) => (i + 1, true),
+                None => (available.len(), false),
+            };
+            let content = if found { take - 1 } else { take };
+            length += content as u64;
+            if !too_long {
+                // `\r` of a CRLF ending may still follow; it is allowed beyond the limit.
+                if length > self.max_record_bytes.saturating_add(1) {
+                    too_long = true;
+                    buf = Vec::new();
+                } else {
+                    buf.extend_from_slice(&available[..take]);
+                }
+            }
+            self.reader.consume(take);
+            if found {
+                break;
+            }
+        }
+        if !too_long {
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+            }
+            if buf.len() as u64 > self.max_record_bytes {
+                too_long = true;
+            }
+        }
+        Ok(((!too_long).then_some(buf), length, any))
+    }
 }
+
+/// The UTF-8 byte order mark some editors put at the start of a file; it is not part of the first record.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl Iterator for JsonlRecords {
     type Item = RawRecord;
@@ -289,24 +404,32 @@ impl Iterator for JsonlRecords {
         if self.done {
             return None;
         }
-        let mut buf = Vec::new();
-        // Lines end at `\n` only: U+2028/U+2029 may stand unescaped inside JSON strings.
-        match self.reader.read_until(b'\n', &mut buf) {
-            Ok(0) => {
+        match self.read_line() {
+            Ok((_, _, false)) => {
                 self.done = true;
                 None
             }
-            Ok(_) => {
+            Ok((line, length, true)) => {
                 self.line += 1;
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                    if buf.last() == Some(&b'\r') {
-                        buf.pop();
+                let body = match line {
+                    Some(mut buf) => {
+                        if self.line == 1 && buf.starts_with(BOM) {
+                            buf.drain(..BOM.len());
+                        }
+                        Ok(buf)
                     }
-                }
+                    None => Err(RecordError::new(
+                        "record too large",
+                        format!(
+                            "record too large: the line has {length} bytes, more than max_record_bytes ({}); \
+                             raise --max-record-bytes to judge it",
+                            self.max_record_bytes
+                        ),
+                    )),
+                };
                 Some(RawRecord {
                     position: self.line,
-                    body: Ok(buf),
+                    body,
                 })
             }
             Err(e) => {
@@ -314,8 +437,9 @@ impl Iterator for JsonlRecords {
                 self.line += 1;
                 Some(RawRecord {
                     position: self.line,
-                    body: Err(format!(
-                        "read error, the rest of the file is unreadable: {e}"
+                    body: Err(RecordError::new(
+                        "read error",
+                        format!("read error, the rest of the file is unreadable: {e}"),
                     )),
                 })
             }
@@ -323,26 +447,215 @@ impl Iterator for JsonlRecords {
     }
 }
 
+/// The rows of a Parquet file, read one row group at a time, so a corrupt row group costs its own rows (as
+/// error records, counted from the footer) and not the rest of the file; a file whose footer cannot be read
+/// is one error record. Binary columns are text stored as bytes: they are decoded as UTF-8, and a row whose
+/// value is not UTF-8 is an error record.
 struct ParquetRecords {
-    batches: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
-    pending: std::collections::VecDeque<Vec<u8>>,
+    path: PathBuf,
+    file: Option<File>,
+    metadata: Option<parquet::arrow::arrow_reader::ArrowReaderMetadata>,
+    /// The next row group to open.
+    group: usize,
+    /// Where the next row group starts.
+    group_start: u64,
+    batches: Option<parquet::arrow::arrow_reader::ParquetRecordBatchReader>,
+    pending: std::collections::VecDeque<RawRecord>,
     row: u64,
     done: bool,
+    max_record_bytes: u64,
 }
 
 impl ParquetRecords {
-    fn new(path: &Path) -> Result<Self> {
-        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-        let batches = builder.with_batch_size(1024).build()?;
-        Ok(Self {
-            batches,
+    fn new(path: &Path, max_record_bytes: u64) -> Self {
+        let mut me = Self {
+            path: path.to_path_buf(),
+            file: None,
+            metadata: None,
+            group: 0,
+            group_start: 0,
+            batches: None,
             pending: Default::default(),
             row: 0,
             done: false,
-        })
+            max_record_bytes,
+        };
+        let opened = File::open(path)
+            .map_err(|e| format!("cannot open: {e}"))
+            .and_then(|file| {
+                parquet::arrow::arrow_reader::ArrowReaderMetadata::load(&file, Default::default())
+                    .map(|m| (file, m))
+                    .map_err(|e| format!("not a readable Parquet file: {e}"))
+            });
+        match opened {
+            Ok((file, metadata)) => {
+                me.file = Some(file);
+                me.metadata = Some(metadata);
+            }
+            Err(message) => {
+                me.done = true;
+                me.pending.push_back(RawRecord {
+                    position: 0,
+                    body: Err(RecordError::new("unreadable Parquet", message)),
+                });
+            }
+        }
+        me
     }
+
+    /// Opens the next row group; false when there is none.
+    fn open_group(&mut self) -> bool {
+        let (Some(file), Some(metadata)) = (&self.file, &self.metadata) else {
+            return false;
+        };
+        let groups = metadata.metadata().row_groups();
+        let Some(group) = groups.get(self.group) else {
+            return false;
+        };
+        let index = self.group;
+        self.group += 1;
+        self.row = self.group_start;
+        self.group_start += group.num_rows().max(0) as u64;
+        let reader = file
+            .try_clone()
+            .map_err(|e| e.to_string())
+            .and_then(|file| {
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::new_with_metadata(
+                    file,
+                    metadata.clone(),
+                )
+                .with_row_groups(vec![index])
+                .with_batch_size(1024)
+                .build()
+                .map_err(|e| e.to_string())
+            });
+        match reader {
+            Ok(reader) => self.batches = Some(reader),
+            Err(message) => self.lose_group(index, &message),
+        }
+        true
+    }
+
+    /// The rows of the current group not read yet become error records.
+    fn lose_group(&mut self, index: usize, message: &str) {
+        self.batches = None;
+        for row in self.row..self.group_start {
+            self.pending.push_back(RawRecord {
+                position: row,
+                body: Err(RecordError::new(
+                    "unreadable Parquet",
+                    format!(
+                        "Parquet row group {index} of {} is unreadable: {message}",
+                        self.path.display()
+                    ),
+                )),
+            });
+        }
+        self.row = self.group_start;
+    }
+
+    /// Renders a batch as JSON rows, queued as records.
+    fn render(&mut self, batch: arrow::record_batch::RecordBatch) -> Result<(), String> {
+        let (batch, bad_rows) = binary_as_text(batch)?;
+        // Explicit nulls: a null column is still a field of the record, and is kept.
+        let mut writer = arrow::json::WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, arrow::json::writer::LineDelimited>(Vec::new());
+        writer
+            .write(&batch)
+            .and_then(|_| writer.finish())
+            .map_err(|e| format!("Parquet rows could not be rendered as JSON: {e}"))?;
+        let bytes = writer.into_inner();
+        for (i, line) in bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .enumerate()
+        {
+            let body = if let Some(column) = bad_rows.get(&i) {
+                Err(RecordError::new(
+                    "invalid UTF-8",
+                    format!("column `{column}` holds bytes that are not UTF-8 text"),
+                ))
+            } else if line.len() as u64 > self.max_record_bytes {
+                Err(RecordError::new(
+                    "record too large",
+                    format!(
+                        "record too large: the row has {} bytes as JSON, more than max_record_bytes ({}); \
+                         raise --max-record-bytes to judge it",
+                        line.len(),
+                        self.max_record_bytes
+                    ),
+                ))
+            } else {
+                Ok(line.to_vec())
+            };
+            self.pending.push_back(RawRecord {
+                position: self.row,
+                body,
+            });
+            self.row += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Binary columns decoded as UTF-8 text, and the rows (index in the batch -> column) whose bytes are not.
+fn binary_as_text(
+    batch: arrow::record_batch::RecordBatch,
+) -> Result<
+    (
+        arrow::record_batch::RecordBatch,
+        std::collections::HashMap<usize, String>,
+    ),
+    String,
+> {
+    use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let schema = batch.schema();
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Binary | DataType::LargeBinary))
+    {
+        return Ok((batch, Default::default()));
+    }
+    let mut bad = std::collections::HashMap::new();
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        let values: Option<Vec<Option<&[u8]>>> = match field.data_type() {
+            DataType::Binary => Some(column.as_binary::<i32>().iter().collect()),
+            DataType::LargeBinary => Some(column.as_binary::<i64>().iter().collect()),
+            _ => None,
+        };
+        let Some(values) = values else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        };
+        let text: StringArray = values
+            .into_iter()
+            .enumerate()
+            .map(|(row, value)| {
+                value.and_then(|bytes| match std::str::from_utf8(bytes) {
+                    Ok(s) => Some(s),
+                    Err(_) => {
+                        bad.entry(row).or_insert_with(|| field.name().clone());
+                        None
+                    }
+                })
+            })
+            .collect();
+        fields.push(Field::new(field.name(), DataType::Utf8, true));
+        let _ = text.len();
+        columns.push(std::sync::Arc::new(text));
+    }
+    let batch = arrow::record_batch::RecordBatch::try_new(
+        std::sync::Arc::new(Schema::new(fields)),
+        columns,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((batch, bad))
 }
 
 impl Iterator for ParquetRecords {
@@ -350,50 +663,25 @@ impl Iterator for ParquetRecords {
 
     fn next(&mut self) -> Option<RawRecord> {
         loop {
-            if let Some(body) = self.pending.pop_front() {
-                let record = RawRecord {
-                    position: self.row,
-                    body: Ok(body),
-                };
-                self.row += 1;
+            if let Some(record) = self.pending.pop_front() {
                 return Some(record);
             }
             if self.done {
                 return None;
             }
-            match self.batches.next() {
-                None => {
+            let Some(batches) = self.batches.as_mut() else {
+                if !self.open_group() {
                     self.done = true;
-                    return None;
                 }
-                Some(Err(e)) => {
-                    self.done = true;
-                    return Some(RawRecord {
-                        position: self.row,
-                        body: Err(format!(
-                            "Parquet read error, the rest of the file is unreadable: {e}"
-                        )),
-                    });
-                }
+                continue;
+            };
+            match batches.next() {
+                None => self.batches = None,
+                Some(Err(e)) => self.lose_group(self.group - 1, &e.to_string()),
                 Some(Ok(batch)) => {
-                    // Explicit nulls: a null column is still a field of the record, and is kept.
-                    let mut writer = arrow::json::WriterBuilder::new()
-                        .with_explicit_nulls(true)
-                        .build::<_, arrow::json::writer::LineDelimited>(Vec::new());
-                    if let Err(e) = writer.write(&batch).and_then(|_| writer.finish()) {
-                        self.done = true;
-                        return Some(RawRecord {
-                            position: self.row,
-                            body: Err(format!("Parquet rows could not be rendered as JSON: {e}")),
-                        });
+                    if let Err(message) = self.render(batch) {
+                        self.lose_group(self.group - 1, &message);
                     }
-                    let bytes = writer.into_inner();
-                    self.pending.extend(
-                        bytes
-                            .split(|b| *b == b'\n')
-                            .filter(|l| !l.is_empty())
-                            .map(<[u8]>::to_vec),
-                    );
                 }
             }
         }
@@ -425,6 +713,166 @@ mod tests {
                 PathBuf::from("a/kept/x.jsonl"),
                 PathBuf::from("b/kept/x.jsonl")
             ]
+        );
+    }
+
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, BinaryArray, StringArray};
+    use arrow::record_batch::RecordBatch;
+
+    fn shared_data(relative: &str) -> PathBuf {
+        match std::env::var_os("TAMIS_SHARED_DATA") {
+            Some(dir) => PathBuf::from(dir).join(relative),
+            None => Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/data")
+                .join(relative),
+        }
+    }
+
+    /// The rows of the web set's Parquet file, as Arrow batches.
+    fn web_batches() -> Vec<RecordBatch> {
+        let file = File::open(shared_data("web/dev.parquet")).expect("the shared web set");
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("a Parquet file")
+            .build()
+            .expect("a reader")
+            .collect::<std::result::Result<_, _>>()
+            .expect("readable rows")
+    }
+
+    fn write(path: &Path, batches: &[RecordBatch], rows_per_group: usize) {
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_size(rows_per_group)
+            .build();
+        let file = File::create(path).expect("a temp file");
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(file, batches[0].schema(), Some(props))
+                .expect("a writer");
+        for batch in batches {
+            writer.write(batch).expect("rows written");
+        }
+        writer.close().expect("a finished file");
+    }
+
+    fn read_all(path: &Path) -> Vec<RawRecord> {
+        ParquetRecords::new(path, DEFAULT_MAX_RECORD_BYTES).collect()
+    }
+
+    #[test]
+    fn a_corrupt_middle_row_group_keeps_the_others_and_counts_its_rows_as_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("three.parquet");
+        let batches = web_batches();
+        let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+        assert!(total >= 30, "the web set has {total} rows");
+        let per_group = total / 3;
+        write(&path, &batches, per_group);
+        let meta =
+            parquet::file::serialized_reader::SerializedFileReader::new(File::open(&path).unwrap())
+                .map(|r| parquet::file::reader::FileReader::metadata(&r).clone())
+                .unwrap();
+        assert!(meta.num_row_groups() >= 3);
+        // Overwrite every column chunk of the middle row group with garbage.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = meta.row_group(1);
+        for column in middle.columns() {
+            let (start, length) = column.byte_range();
+            for b in &mut bytes[start as usize..(start + length) as usize] {
+                *b = 0xFF;
+            }
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let records = read_all(&path);
+        assert_eq!(
+            records.len(),
+            total,
+            "every row of the footer is accounted for"
+        );
+        let lost: Vec<u64> = records
+            .iter()
+            .filter(|r| r.body.is_err())
+            .map(|r| r.position)
+            .collect();
+        let start = meta.row_group(0).num_rows() as u64;
+        let expected: Vec<u64> = (start..start + middle.num_rows() as u64).collect();
+        assert_eq!(
+            lost, expected,
+            "exactly the middle row group's rows are errors"
+        );
+        let positions: Vec<u64> = records.iter().map(|r| r.position).collect();
+        assert_eq!(positions, (0..total as u64).collect::<Vec<_>>());
+        assert_eq!(
+            records
+                .iter()
+                .find_map(|r| r.body.as_ref().err())
+                .unwrap()
+                .kind,
+            "unreadable Parquet"
+        );
+    }
+
+    #[test]
+    fn a_garbage_parquet_file_is_one_error_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("garbage.parquet");
+        std::fs::write(&path, b"PAR1 this is not a Parquet file at all PAR1").unwrap();
+        let records = read_all(&path);
+        assert_eq!(records.len(), 1);
+        let error = records[0].body.as_ref().unwrap_err();
+        assert_eq!(error.kind, "unreadable Parquet");
+        assert!(
+            error.message.contains("not a readable Parquet file"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn a_binary_text_column_is_decoded_as_utf8_or_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("binary.parquet");
+        let batch = web_batches().remove(0);
+        let texts: Vec<String> = batch
+            .column_by_name("text")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
+            .expect("a text column")
+            .iter()
+            .take(3)
+            .map(|t| t.unwrap_or_default().to_string())
+            .collect();
+        let mut values: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
+        values.push(b"caf\xe9");
+        let ids: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "c", "d"]));
+        let text: ArrayRef = Arc::new(BinaryArray::from(values));
+        let batch = RecordBatch::try_from_iter([("id", ids), ("text", text)]).unwrap();
+        write(&path, &[batch], 1024);
+        let records = read_all(&path);
+        assert_eq!(records.len(), 4);
+        for (record, text) in records.iter().zip(&texts) {
+            let value: serde_json::Value =
+                serde_json::from_slice(record.body.as_ref().unwrap()).unwrap();
+            assert_eq!(value["text"].as_str(), Some(text.as_str()));
+        }
+        let error = records[3].body.as_ref().unwrap_err();
+        assert_eq!(error.kind, "invalid UTF-8");
+        assert!(error.message.contains("column `text`"), "{}", error.message);
+    }
+
+    #[test]
+    fn an_over_long_line_is_an_error_and_a_bom_is_stripped() {
+        let input = b"\xEF\xBB\xBF{\"id\": 1}\n0123456789ABCD\r\n{}\n".to_vec();
+        let records: Vec<RawRecord> =
+            JsonlRecords::new(Box::new(std::io::Cursor::new(input)), 12).collect();
+        assert_eq!(records[0].body.as_ref().unwrap(), b"{\"id\": 1}");
+        assert_eq!(
+            records[1].body.as_ref().unwrap_err().kind,
+            "record too large"
+        );
+        assert_eq!(records[2].body.as_ref().unwrap(), b"{}");
+        assert_eq!(
+            records.iter().map(|r| r.position).collect::<Vec<_>>(),
+            [1, 2, 3]
         );
     }
 }

@@ -7,6 +7,7 @@ mod decontaminate;
 mod dedup;
 mod engine;
 mod input;
+mod job;
 mod output;
 mod progress;
 mod record;
@@ -74,6 +75,9 @@ struct DedupArgs {
     engine: EngineArgs,
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
+    /// A longer record (line, or Parquet row as JSON) is an error record, found without holding it whole.
+    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: u64,
     #[arg(long)]
     quiet: bool,
 }
@@ -91,6 +95,9 @@ struct DecontaminateArgs {
     /// Worker threads (overrides io.workers; default: all cores).
     #[arg(long)]
     workers: Option<usize>,
+    /// A longer record (line, or Parquet row as JSON) is an error record, found without holding it whole.
+    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: u64,
     #[arg(long)]
     quiet: bool,
 }
@@ -133,6 +140,9 @@ struct RunArgs {
     #[arg(long, default_value_t = 10_000)]
     shard_size: u64,
     /// No progress output.
+    /// A longer record (line, or Parquet row as JSON) is an error record, found without holding it whole.
+    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: u64,
     #[arg(long)]
     quiet: bool,
 }
@@ -238,7 +248,7 @@ fn load_resources(config: &Config, config_path: &Path) -> Result<Resources> {
             .unwrap_or(Path::new("."))
             .join(tokenizer);
         resources.tokenizer_json = Some(
-            std::fs::read(&path)
+            read_bounded(&path, MAX_TOKENIZER_BYTES)
                 .with_context(|| format!("tokens.tokenizer: reading {}", path.display()))?,
         );
     }
@@ -257,15 +267,9 @@ fn engine_factory(
         (None, Some(name)) => EngineKind::parse(name)?,
         (None, None) => EngineKind::Wasm,
     };
-    if !(args.batch_timeout.is_finite() && args.batch_timeout > 0.0) {
-        bail!(
-            "--batch-timeout: expected a positive number of seconds, got {}",
-            args.batch_timeout
-        );
-    }
     let limits = Limits {
         memory_bytes: args.memory_mib.saturating_mul(1 << 20),
-        batch_timeout: Duration::from_secs_f64(args.batch_timeout),
+        batch_timeout: batch_timeout(args.batch_timeout)?,
     };
     EngineFactory::new(
         kind,
@@ -275,6 +279,41 @@ fn engine_factory(
         args.component.as_deref(),
         limits,
     )
+}
+
+/// The longest `--batch-timeout`: a year. Beyond it a deadline is no deadline, and the epoch count it
+/// becomes would overflow.
+const MAX_BATCH_TIMEOUT_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+fn batch_timeout(seconds: f64) -> Result<Duration> {
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_BATCH_TIMEOUT_SECONDS) {
+        bail!(
+            "--batch-timeout: expected a positive number of seconds up to {MAX_BATCH_TIMEOUT_SECONDS} (a year), got {seconds}"
+        );
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|e| anyhow!("--batch-timeout {seconds}: {e}"))
+}
+
+/// The largest tokenizer file read: real ones are a few MB; a path such as `/dev/zero` must not be read
+/// without end.
+const MAX_TOKENIZER_BYTES: u64 = 256 << 20;
+
+/// Reads a file of at most `max` bytes, or says it is larger (or not a file).
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > max {
+        bail!("{} is larger than {max} bytes", path.display());
+    }
+    Ok(bytes)
 }
 
 fn default_workers() -> usize {
@@ -338,8 +377,11 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         workers,
         batch_size: args.batch_size,
         shard_size: args.shard_size,
+        max_record_bytes: args.max_record_bytes,
         quiet: args.quiet,
     };
+    let _lock = job::lock_output(&output, None)?;
+    job::handle_interrupts(&output, "run");
     if !args.quiet {
         eprintln!(
             "tamis: {} input files, {} workers, engine {}, output {}",
@@ -414,9 +456,21 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
         work,
         workers,
         batch_size: args.batch_size,
+        max_record_bytes: args.max_record_bytes,
         shard: args.shard.unwrap_or(dedup::Shard::ALL),
         quiet: args.quiet,
     };
+    // Tasks of a sharded dedup (`--shard i/N`) run at once by design: each locks only its own share.
+    let share = args
+        .shard
+        .filter(|s| s.count > 1)
+        .map(|s| (s.index, s.count));
+    let _lock = job::lock_output(&output, share)?;
+    let _work_lock = match plan.work.starts_with(&output) {
+        true => None,
+        false => Some(job::lock_output(&plan.work, share)?),
+    };
+    job::handle_interrupts(&output, "dedup");
     if !args.quiet {
         eprintln!(
             "tamis dedup: {} input files, {} workers, engine {}, stage {}, output {}",
@@ -464,8 +518,9 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
     }
     let stats = output.join("stats.json");
     if stats.is_file() {
-        let totals: dedup::Totals = serde_json::from_str(&std::fs::read_to_string(&stats)?)?;
-        let c = &totals.counts;
+        let totals: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&stats)?)?;
+        let c: dedup::FileCounts = serde_json::from_value(totals)?;
+        let c = &c;
         let reasons: Vec<String> = c
             .dropped_by_reason
             .iter()
@@ -498,11 +553,14 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
         .clone()
         .unwrap_or_else(|| base.join(&config.decontaminate.output));
     let workers = workers_of(args.workers, &config)?;
+    let _lock = job::lock_output(&output, None)?;
+    job::handle_interrupts(&output, "decontaminate");
     let report = decontaminate::decontaminate(
         &config,
         &record::Fields::from_io(&config.io),
         &decontaminate::Plan {
             inputs,
+            max_record_bytes: args.max_record_bytes,
             output: output.clone(),
             base,
             workers,
@@ -549,7 +607,11 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
     let mut unreadable = 0u64;
     for file in &files {
         let name = file.relative.display().to_string();
-        for raw in input::records(file, input::ByteCounter::default())? {
+        for raw in input::records(
+            file,
+            input::ByteCounter::default(),
+            input::DEFAULT_MAX_RECORD_BYTES,
+        )? {
             let origin = record::Origin {
                 file: &name,
                 position: raw.position,

@@ -37,13 +37,6 @@ use anyhow::{Context, Result};
 
 use crate::input::{InputFile, InputFormat};
 
-/// Identifies a shard: which input file, which chunk of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ShardId {
-    pub file: usize,
-    pub chunk: u64,
-}
-
 /// The paths of one shard's outputs.
 #[derive(Debug, Clone)]
 pub struct ShardPaths {
@@ -53,6 +46,8 @@ pub struct ShardPaths {
     pub marker: PathBuf,
     pub format: InputFormat,
     pub errors_format: InputFormat,
+    /// The input file, whose column types a Parquet output keeps.
+    pub input: PathBuf,
 }
 
 impl ShardPaths {
@@ -81,11 +76,8 @@ impl ShardPaths {
                 .join(format!("{name}.json")),
             format: file.format,
             errors_format,
+            input: file.path.clone(),
         }
-    }
-
-    pub fn is_done(&self) -> bool {
-        self.marker.is_file()
     }
 }
 
@@ -100,6 +92,7 @@ enum Sink {
         tmp: PathBuf,
         path: PathBuf,
         rows: Vec<String>,
+        input: PathBuf,
     },
 }
 
@@ -113,7 +106,7 @@ fn tmp_name(path: &Path) -> PathBuf {
 }
 
 impl Sink {
-    fn open(path: &Path, format: InputFormat) -> Result<Self> {
+    fn open(path: &Path, format: InputFormat, input: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -123,6 +116,7 @@ impl Sink {
                 tmp,
                 path: path.to_path_buf(),
                 rows: Vec::new(),
+                input: input.to_path_buf(),
             });
         }
         let file = BufWriter::with_capacity(
@@ -161,7 +155,7 @@ impl Sink {
     }
 
     /// Finishes the file and renames it into place.
-    fn finish(self) -> Result<()> {
+    fn finish(self) -> Result<PathBuf> {
         match self {
             Sink::Lines {
                 tmp,
@@ -173,29 +167,65 @@ impl Sink {
                     .with_context(|| format!("writing {}", tmp.display()))?;
                 drop(writer);
                 std::fs::rename(&tmp, &path)
-                    .with_context(|| format!("renaming {} into place", tmp.display()))
+                    .with_context(|| format!("renaming {} into place", tmp.display()))?;
+                Ok(path)
             }
-            Sink::Parquet { tmp, path, rows } => {
-                write_parquet(&tmp, &rows)?;
+            Sink::Parquet {
+                tmp,
+                path,
+                rows,
+                input,
+            } => {
+                write_parquet(&tmp, &rows, &input)?;
                 std::fs::rename(&tmp, &path)
-                    .with_context(|| format!("renaming {} into place", tmp.display()))
+                    .with_context(|| format!("renaming {} into place", tmp.display()))?;
+                Ok(path)
             }
         }
     }
 }
 
-/// Writes JSON rows as Parquet, with the schema inferred from the rows themselves (the input's columns plus
-/// the `tamis` annotation).
-fn write_parquet(path: &Path, rows: &[String]) -> Result<()> {
+/// Writes JSON rows as Parquet. The schema is inferred from the rows themselves (the input's columns plus
+/// the `tamis` annotation), except that a column of the input keeps its input type: a timestamp stays a
+/// timestamp and a decimal a decimal, rather than the string and double JSON would make of them.
+fn write_parquet(path: &Path, rows: &[String], input: &Path) -> Result<()> {
+    use arrow::datatypes::{DataType, Field, Schema};
     use arrow::json::reader::{ReaderBuilder, infer_json_schema_from_iterator};
     let values = rows.iter().map(|r| {
         serde_json::from_str::<serde_json::Value>(r)
             .map_err(|e| arrow::error::ArrowError::JsonError(e.to_string()))
     });
-    let schema = Arc::new(
-        infer_json_schema_from_iterator(values)
-            .context("inferring the Parquet schema of the output rows")?,
-    );
+    let inferred = infer_json_schema_from_iterator(values)
+        .context("inferring the Parquet schema of the output rows")?;
+    let input_schema = File::open(input).ok().and_then(|f| {
+        parquet::arrow::arrow_reader::ArrowReaderMetadata::load(&f, Default::default())
+            .ok()
+            .map(|m| m.schema().clone())
+    });
+    let fields: Vec<Field> = inferred
+        .fields()
+        .iter()
+        .map(|field| {
+            let kept = input_schema
+                .as_ref()
+                .and_then(|s| s.field_with_name(field.name()).ok())
+                .filter(|f| {
+                    f.data_type().is_temporal()
+                        || matches!(
+                            f.data_type(),
+                            DataType::Decimal32(..)
+                                | DataType::Decimal64(..)
+                                | DataType::Decimal128(..)
+                                | DataType::Decimal256(..)
+                        )
+                });
+            match kept {
+                Some(input) => Field::new(field.name(), input.data_type().clone(), true),
+                None => field.as_ref().clone(),
+            }
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
     let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let props = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::SNAPPY)
@@ -249,17 +279,18 @@ impl ShardWriter {
             ),
         };
         if slot.is_none() {
-            *slot = Some(Sink::open(path, format)?);
+            *slot = Some(Sink::open(path, format, &self.paths.input)?);
         }
         slot.as_mut().expect("opened above").write(line)
     }
 
-    /// Completes the shard: every file renamed into place, then the marker.
-    pub fn finish_with(self, marker: &str) -> Result<()> {
+    /// Completes the shard: every file renamed into place. Returns the files, for the marker's checksums.
+    pub fn finish(self) -> Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
         for sink in [self.kept, self.dropped, self.errors].into_iter().flatten() {
-            sink.finish()?;
+            written.push(sink.finish()?);
         }
-        write_atomically(&self.paths.marker, marker.as_bytes())
+        Ok(written)
     }
 }
 
@@ -271,4 +302,88 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = tmp_name(path);
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Decimal128Array, StringArray, TimestampMillisecondArray};
+    use arrow::datatypes::{DataType, TimeUnit};
+    use arrow::record_batch::RecordBatch;
+
+    use super::*;
+    use crate::input::{ByteCounter, DEFAULT_MAX_RECORD_BYTES, InputFile, records};
+
+    #[test]
+    fn timestamp_and_decimal_columns_keep_their_types_through_a_parquet_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("typed.parquet");
+        let ids: ArrayRef = Arc::new(StringArray::from(vec!["a", "b"]));
+        let texts: ArrayRef = Arc::new(StringArray::from(vec!["First text.", "Second text."]));
+        let when: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![
+            1_700_000_000_123,
+            1_600_000_000_000,
+        ]));
+        let amount: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![12345678901234567i128, -1])
+                .with_precision_and_scale(20, 4)
+                .unwrap(),
+        );
+        let batch = RecordBatch::try_from_iter([
+            ("id", ids),
+            ("text", texts),
+            ("when", when.clone()),
+            ("amount", amount.clone()),
+        ])
+        .unwrap();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(
+            File::create(&input).unwrap(),
+            batch.schema(),
+            None,
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+
+        let file = InputFile {
+            path: input.clone(),
+            relative: "typed.parquet".into(),
+            format: InputFormat::Parquet,
+            size: 0,
+        };
+        let rows: Vec<String> = records(&file, ByteCounter::default(), DEFAULT_MAX_RECORD_BYTES)
+            .unwrap()
+            .map(|r| String::from_utf8(r.body.unwrap()).unwrap())
+            .collect();
+        let output = dir.path().join("out.parquet");
+        write_parquet(&output, &rows, &input).unwrap();
+
+        let back: Vec<RecordBatch> =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                File::open(&output).unwrap(),
+            )
+            .unwrap()
+            .build()
+            .unwrap()
+            .collect::<std::result::Result<_, _>>()
+            .unwrap();
+        let schema = back[0].schema();
+        assert_eq!(
+            schema.field_with_name("when").unwrap().data_type(),
+            &DataType::Timestamp(TimeUnit::Millisecond, None)
+        );
+        assert_eq!(
+            schema.field_with_name("amount").unwrap().data_type(),
+            &DataType::Decimal128(20, 4)
+        );
+        assert_eq!(
+            back[0].column_by_name("when").unwrap().as_ref(),
+            when.as_ref()
+        );
+        assert_eq!(
+            back[0].column_by_name("amount").unwrap().as_ref(),
+            amount.as_ref()
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Between dataset records and core documents. Reading a record and writing the judgment back next to its
 //! fields are the core's (`tamis_core::record`, `tamis_core::wire`), shared with the browser demo and the
-//! edge; this module adds what only a job has: where a record came from, and error records.
+//! edge; this module adds what only a job has: where a record came from, error kinds for `stats.json`, and
+//! error records.
 
 use serde_json::{Map, Value};
 use tamis_core::Outcome;
@@ -25,11 +26,35 @@ impl Origin<'_> {
     }
 }
 
-/// Parses one raw record. The error message names what is wrong; the caller adds where. A record without
-/// an id is named by its place (`file:line`).
-pub fn parse(bytes: &[u8], fields: &Fields, origin: &Origin) -> Result<Parsed, String> {
+/// Why a record could not be judged: a stable kind, counted in `stats.json` (`errors_by_kind`), and the
+/// message with the details, kept in the error record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl RecordError {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses one raw record with the core's reader. The error message names what is wrong; the caller adds
+/// where. A record without an id is named by its place (`file:line`).
+pub fn parse(bytes: &[u8], fields: &Fields, origin: &Origin) -> Result<Parsed, RecordError> {
     let place = format!("{}:{}", origin.file, origin.position);
-    tamis_core::record::read_record(bytes, fields, &place).map_err(|e| e.to_string())
+    tamis_core::record::read_record(bytes, fields, &place)
+        .map_err(|e| RecordError::new(e.kind(), e.to_string()))
 }
 
 /// The output record: the input object with the cleaned text (kept) or the original text (dropped), and the
@@ -116,7 +141,12 @@ mod tests {
 
     #[test]
     fn broken_records_say_what_is_wrong() {
-        let err = |bytes: &[u8]| parse(bytes, &fields(), &origin()).err().unwrap_or_default();
+        let err = |bytes: &[u8]| {
+            parse(bytes, &fields(), &origin())
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default()
+        };
         assert!(
             err(b"{\"id\": \"x\", \"text\": \"caf\xe9\"}").contains("invalid UTF-8 at byte 24")
         );

@@ -131,7 +131,11 @@ fn draw(
     let mut reservoir: Vec<Chosen> = Vec::with_capacity(count as usize);
     let mut seen = 0u64;
     for file in &files {
-        for record in input::records(file, ByteCounter::default())? {
+        for record in input::records(
+            file,
+            ByteCounter::default(),
+            input::DEFAULT_MAX_RECORD_BYTES,
+        )? {
             let body = record.body.map_err(|e| {
                 anyhow::anyhow!(
                     "sample source {}: {} line/row {}: {e}",

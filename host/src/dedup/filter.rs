@@ -1,7 +1,9 @@
 //! Stage 4: every record read again and written to kept/, dropped/ or errors/ as the clusters stage
-//! decided, with the same layout, atomic shards and resume markers as `tamis run`.
+//! decided. The job driver (job.rs) reads, batches (in parallel, with `workers`), writes in order and keeps
+//! the markers, as for `tamis run`; this module is the per-record decision.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
@@ -11,9 +13,10 @@ use tamis_core::Config;
 use tamis_core::dedup::remove_paragraphs;
 
 use super::{Decision, DedupPlan, StageStats};
-use crate::input::{ByteCounter, InputFile, InputFormat};
+use crate::input::InputFile;
+use crate::job::{self, Job, Record, Source, Tally};
 use crate::output::{Destination, ShardPaths, ShardWriter, write_atomically};
-use crate::record::{Fields, Origin, error_record, parse};
+use crate::record::Fields;
 use crate::stats::check_accounting;
 
 /// The counts of one file, kept in its done marker and summed into `stats.json`.
@@ -52,30 +55,215 @@ pub struct Totals {
     pub clusters: Value,
 }
 
-pub fn run(config: &Config, fields: &Fields, plan: &DedupPlan) -> Result<Vec<StageStats>> {
-    super::clusters::check_done(plan)?;
-    let mut all = Vec::new();
-    for (index, file) in plan.inputs.iter().enumerate() {
-        if !plan.shard.takes(index) {
-            continue;
-        }
-        let paths = ShardPaths::new(&plan.output, file, 0);
-        if paths.is_done() {
-            continue;
-        }
-        let stats = one_file(config, fields, plan, index, file, paths)?;
-        if !plan.quiet {
-            eprintln!(
-                "dedup filter: {} ({} docs, {:.1} MB/s)",
-                file.relative.display(),
-                stats.docs,
-                stats.bytes as f64 / 1e6 / stats.seconds.max(1e-9)
+impl Tally for FileCounts {
+    fn merge(&mut self, other: &Self) {
+        self.add(other)
+    }
+    fn check_accounting(&self) -> Result<(), String> {
+        check_accounting(self.docs_in, self.kept, self.dropped, self.errors)
+    }
+    fn progress(&self) -> (u64, u64) {
+        (self.docs_in, self.bytes_in)
+    }
+}
+
+/// What the earlier stages decided for one input file.
+struct Decided {
+    /// Position -> decision, for the documents in a cluster or losing paragraphs.
+    decisions: HashMap<u64, Decision>,
+    /// Position -> message, for the documents the core could not fingerprint.
+    failed: HashMap<u64, String>,
+}
+
+/// The judgment of the filter stage: each record carried to where the clusters stage decided.
+struct Filter<'a> {
+    config: &'a Config,
+    fields: &'a Fields,
+    plan: &'a DedupPlan,
+}
+
+impl Job for Filter<'_> {
+    type Engine = ();
+    type FileContext = Decided;
+    type Item = (Destination, String);
+    type Tally = FileCounts;
+    type Sink = ShardWriter;
+
+    fn start_engine(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn file_context(&self, source: &Source) -> Result<Decided> {
+        Ok(Decided {
+            decisions: decisions(self.plan, source.index)?,
+            failed: super::signatures::errors(&self.plan.work, source.index)?,
+        })
+    }
+
+    fn tally(&self) -> FileCounts {
+        FileCounts::default()
+    }
+
+    fn judge(
+        &self,
+        _: &mut (),
+        decided: &Decided,
+        source: &Source,
+        records: Vec<Record>,
+        counts: &mut FileCounts,
+    ) -> Vec<(Destination, String)> {
+        records
+            .into_iter()
+            .map(|record| self.one(decided, source, record, counts))
+            .collect()
+    }
+
+    fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
+        ShardPaths::new(&self.plan.output, file, chunk).marker
+    }
+    fn open(&self, file: &InputFile, _: usize, chunk: u64) -> Result<ShardWriter> {
+        Ok(ShardWriter::new(ShardPaths::new(
+            &self.plan.output,
+            file,
+            chunk,
+        )))
+    }
+    fn write(&self, sink: &mut ShardWriter, (destination, line): Self::Item) -> Result<()> {
+        sink.write(destination, &line)
+    }
+    fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {
+        sink.finish()
+    }
+}
+
+impl Filter<'_> {
+    fn one(
+        &self,
+        decided: &Decided,
+        source: &Source,
+        record: Record,
+        counts: &mut FileCounts,
+    ) -> (Destination, String) {
+        let fields = self.fields;
+        counts.docs_in += 1;
+        let error = |counts: &mut FileCounts, id: Option<&str>, message: &str| {
+            counts.errors += 1;
+            (Destination::Errors, source.error_line(&record, id, message))
+        };
+        counts.bytes_in += record.bytes.as_ref().map_or(0, |b| b.len() as u64);
+        let parsed = match &record.parsed {
+            Ok(p) => p,
+            Err(e) => return error(counts, None, &e.message),
+        };
+        let id = parsed.document.id.clone();
+        let Some(text) = parsed.document.text.clone() else {
+            let message = format!(
+                "record {id} has no text field `{}`: dedup reads extracted text (run `tamis run` with the html step first)",
+                fields.text
+            );
+            return error(counts, Some(&id), &message);
+        };
+        if let Some(message) = decided.failed.get(&record.position) {
+            return error(
+                counts,
+                Some(&id),
+                &format!("fingerprinting failed: {message}"),
             );
         }
-        all.push(stats);
+        let mut object = parsed.object.clone();
+        let Some(decision) = decided.decisions.get(&record.position) else {
+            counts.kept += 1;
+            counts.bytes_kept += text.len() as u64;
+            return (Destination::Kept, Value::Object(object).to_string());
+        };
+        if let Some(kind) = &decision.kind {
+            let reason = format!("{kind}_duplicate");
+            let mut note = Map::new();
+            note.insert("verdict".into(), "drop".into());
+            note.insert("reason".into(), reason.clone().into());
+            note.insert("cluster_id".into(), decision.cluster_id.into());
+            note.insert("cluster_size".into(), decision.cluster_size.into());
+            note.insert("duplicate_of".into(), decision.duplicate_of.clone().into());
+            object.insert("dedup".into(), Value::Object(note));
+            counts.dropped += 1;
+            *counts.dropped_by_reason.entry(reason).or_default() += 1;
+            return (Destination::Dropped, Value::Object(object).to_string());
+        }
+        let mut metadata = Map::new();
+        if let (Some(id), Some(size)) = (decision.cluster_id, decision.cluster_size) {
+            metadata.insert("cluster_id".into(), id.into());
+            metadata.insert("cluster_size".into(), size.into());
+        }
+        let min_words_left = self.config.dedup.paragraphs.min_words_left;
+        let mut kept_text = text;
+        if !decision.paragraphs.is_empty() {
+            let trimmed = remove_paragraphs(&kept_text, &decision.paragraphs);
+            if trimmed.words_left < min_words_left {
+                let reason = "paragraph_duplicates".to_string();
+                let mut note = Map::new();
+                note.insert("verdict".into(), "drop".into());
+                note.insert("reason".into(), reason.clone().into());
+                note.insert("paragraphs_removed".into(), trimmed.lines_removed.into());
+                note.insert("words_left".into(), trimmed.words_left.into());
+                note.insert("min_words_left".into(), min_words_left.into());
+                object.insert("dedup".into(), Value::Object(note));
+                counts.dropped += 1;
+                *counts.dropped_by_reason.entry(reason).or_default() += 1;
+                return (Destination::Dropped, Value::Object(object).to_string());
+            }
+            metadata.insert("paragraphs_removed".into(), trimmed.lines_removed.into());
+            counts.kept_with_paragraphs_removed += 1;
+            kept_text = trimmed.text;
+        }
+        counts.kept += 1;
+        counts.bytes_kept += kept_text.len() as u64;
+        object.insert(fields.text.clone(), Value::String(kept_text));
+        annotate_metadata(&mut object, metadata);
+        (Destination::Kept, Value::Object(object).to_string())
     }
+}
+
+pub fn run(config: &Config, fields: &Fields, plan: &DedupPlan) -> Result<Vec<StageStats>> {
+    super::clusters::check_done(plan)?;
+    let started = Instant::now();
+    let files: Vec<usize> = (0..plan.inputs.len())
+        .filter(|i| plan.shard.takes(*i))
+        .collect();
+    let finished = job::drive(
+        &Filter {
+            config,
+            fields,
+            plan,
+        },
+        &job::Plan {
+            inputs: &plan.inputs,
+            files,
+            fields: fields.clone(),
+            workers: plan.workers,
+            batch_size: plan.batch_size,
+            shard_size: u64::MAX,
+            max_record_bytes: plan.max_record_bytes,
+            root: plan.output.clone(),
+            quiet: plan.quiet,
+        },
+    )?;
     write_totals(plan)?;
-    Ok(all)
+    if finished.shards_written == 0 {
+        return Ok(Vec::new());
+    }
+    let counts = finished.total;
+    let mut stats = StageStats {
+        stage: "filter".into(),
+        unit: format!("{} files", finished.shards_written),
+        docs: counts.docs_in,
+        bytes: counts.bytes_in,
+        seconds: started.elapsed().as_secs_f64(),
+        detail: Default::default(),
+    };
+    if let Value::Object(map) = serde_json::to_value(&counts)? {
+        stats.detail = map;
+    }
+    Ok(vec![stats])
 }
 
 /// Sums the done markers into `stats.json` once every file is filtered, and checks the accounting.
@@ -83,13 +271,9 @@ fn write_totals(plan: &DedupPlan) -> Result<()> {
     let mut totals = FileCounts::default();
     for file in &plan.inputs {
         let paths = ShardPaths::new(&plan.output, file, 0);
-        if !paths.is_done() {
+        let Some(counts) = job::read_marker::<FileCounts>(&paths.marker)? else {
             return Ok(());
-        }
-        let marker: StageStats = serde_json::from_str(&std::fs::read_to_string(&paths.marker)?)
-            .with_context(|| format!("{} is corrupt", paths.marker.display()))?;
-        let counts: FileCounts = serde_json::from_value(Value::Object(marker.detail))
-            .with_context(|| format!("{} is corrupt", paths.marker.display()))?;
+        };
         totals.add(&counts);
     }
     check_accounting(totals.docs_in, totals.kept, totals.dropped, totals.errors)
@@ -120,148 +304,6 @@ fn decisions(plan: &DedupPlan, file: usize) -> Result<HashMap<u64, Decision>> {
             Ok((d.position, d))
         })
         .collect()
-}
-
-fn one_file(
-    config: &Config,
-    fields: &Fields,
-    plan: &DedupPlan,
-    index: usize,
-    file: &InputFile,
-    paths: ShardPaths,
-) -> Result<StageStats> {
-    let started = Instant::now();
-    let decided = decisions(plan, index)?;
-    let failed = super::signatures::errors(&plan.work, index)?;
-    let min_words_left = config.dedup.paragraphs.min_words_left;
-    let name = file.relative.display().to_string();
-    let is_row = file.format == InputFormat::Parquet;
-    let mut writer = ShardWriter::new(paths);
-    let mut counts = FileCounts::default();
-    for raw in crate::input::records(file, ByteCounter::default())? {
-        counts.docs_in += 1;
-        let origin = Origin {
-            file: &name,
-            position: raw.position,
-            is_row,
-        };
-        let body = match raw.body {
-            Ok(b) => b,
-            Err(message) => {
-                counts.errors += 1;
-                writer.write(
-                    Destination::Errors,
-                    &error_record(&origin, None, &message, None),
-                )?;
-                continue;
-            }
-        };
-        counts.bytes_in += body.len() as u64;
-        let parsed = match parse(&body, fields, &origin) {
-            Ok(p) => p,
-            Err(message) => {
-                counts.errors += 1;
-                writer.write(
-                    Destination::Errors,
-                    &error_record(&origin, None, &message, Some(&body)),
-                )?;
-                continue;
-            }
-        };
-        let id = parsed.document.id.clone();
-        let Some(text) = parsed.document.text else {
-            counts.errors += 1;
-            let message = format!(
-                "record {id} has no text field `{}`: dedup reads extracted text (run `tamis run` with the html step first)",
-                fields.text
-            );
-            writer.write(
-                Destination::Errors,
-                &error_record(&origin, Some(&id), &message, Some(&body)),
-            )?;
-            continue;
-        };
-        if let Some(message) = failed.get(&raw.position) {
-            counts.errors += 1;
-            writer.write(
-                Destination::Errors,
-                &error_record(
-                    &origin,
-                    Some(&id),
-                    &format!("fingerprinting failed: {message}"),
-                    Some(&body),
-                ),
-            )?;
-            continue;
-        }
-        let mut object = parsed.object;
-        let Some(decision) = decided.get(&raw.position) else {
-            counts.kept += 1;
-            counts.bytes_kept += text.len() as u64;
-            writer.write(Destination::Kept, &Value::Object(object).to_string())?;
-            continue;
-        };
-        if let Some(kind) = &decision.kind {
-            let reason = format!("{kind}_duplicate");
-            let mut note = Map::new();
-            note.insert("verdict".into(), "drop".into());
-            note.insert("reason".into(), reason.clone().into());
-            note.insert("cluster_id".into(), decision.cluster_id.into());
-            note.insert("cluster_size".into(), decision.cluster_size.into());
-            note.insert("duplicate_of".into(), decision.duplicate_of.clone().into());
-            object.insert("dedup".into(), Value::Object(note));
-            counts.dropped += 1;
-            *counts.dropped_by_reason.entry(reason).or_default() += 1;
-            writer.write(Destination::Dropped, &Value::Object(object).to_string())?;
-            continue;
-        }
-        let mut metadata = Map::new();
-        if let (Some(id), Some(size)) = (decision.cluster_id, decision.cluster_size) {
-            metadata.insert("cluster_id".into(), id.into());
-            metadata.insert("cluster_size".into(), size.into());
-        }
-        let mut kept_text = text;
-        if !decision.paragraphs.is_empty() {
-            let trimmed = remove_paragraphs(&kept_text, &decision.paragraphs);
-            if trimmed.words_left < min_words_left {
-                let reason = "paragraph_duplicates".to_string();
-                let mut note = Map::new();
-                note.insert("verdict".into(), "drop".into());
-                note.insert("reason".into(), reason.clone().into());
-                note.insert("paragraphs_removed".into(), trimmed.lines_removed.into());
-                note.insert("words_left".into(), trimmed.words_left.into());
-                note.insert("min_words_left".into(), min_words_left.into());
-                object.insert("dedup".into(), Value::Object(note));
-                counts.dropped += 1;
-                *counts.dropped_by_reason.entry(reason).or_default() += 1;
-                writer.write(Destination::Dropped, &Value::Object(object).to_string())?;
-                continue;
-            }
-            metadata.insert("paragraphs_removed".into(), trimmed.lines_removed.into());
-            counts.kept_with_paragraphs_removed += 1;
-            kept_text = trimmed.text;
-        }
-        counts.kept += 1;
-        counts.bytes_kept += kept_text.len() as u64;
-        object.insert(fields.text.clone(), Value::String(kept_text));
-        annotate_metadata(&mut object, metadata);
-        writer.write(Destination::Kept, &Value::Object(object).to_string())?;
-    }
-    let mut stats = StageStats {
-        stage: "filter".into(),
-        unit: name,
-        docs: counts.docs_in,
-        bytes: counts.bytes_in,
-        seconds: started.elapsed().as_secs_f64(),
-        detail: Default::default(),
-    };
-    check_accounting(counts.docs_in, counts.kept, counts.dropped, counts.errors)
-        .map_err(|e| anyhow!("{}: {e}", stats.unit))?;
-    if let Value::Object(map) = serde_json::to_value(&counts)? {
-        stats.detail = map;
-    }
-    writer.finish_with(&serde_json::to_string_pretty(&stats)?)?;
-    Ok(stats)
 }
 
 /// Adds dedup facts to the record's `metadata` object (created when absent). A record whose `metadata`

@@ -41,7 +41,7 @@ mod filter;
 mod signatures;
 pub mod sorter;
 
-pub use filter::Totals;
+pub use filter::FileCounts;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -104,6 +104,7 @@ pub struct DedupPlan {
     pub work: PathBuf,
     pub workers: usize,
     pub batch_size: usize,
+    pub max_record_bytes: u64,
     pub shard: Shard,
     pub quiet: bool,
 }
@@ -275,7 +276,7 @@ pub struct StageStats {
 struct Manifest {
     dedup: serde_json::Value,
     fingerprint: serde_json::Value,
-    inputs: Vec<(String, u64)>,
+    inputs: Vec<crate::input::InputIdentity>,
 }
 
 /// The config of the core pipeline that fingerprints documents for dedup: normalization as configured,
@@ -300,8 +301,8 @@ fn check_manifest(config: &Config, plan: &DedupPlan) -> Result<()> {
         inputs: plan
             .inputs
             .iter()
-            .map(|f| (f.relative.display().to_string(), f.size))
-            .collect(),
+            .map(InputFile::identity)
+            .collect::<Result<_>>()?,
     };
     let path = plan.work.join("run.json");
     if path.is_file() {

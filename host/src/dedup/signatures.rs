@@ -1,36 +1,254 @@
-//! Stage 1: fingerprints from the core, cut into keys and written to partitioned bucket files.
+//! Stage 1: fingerprints from the core, cut into keys and written to partitioned bucket files. The records
+//! are read, batched and judged by the job driver (job.rs), in the sandbox like `tamis run`; this module is
+//! the judgment (fingerprint -> keys) and where the keys go.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
-use crossbeam_channel::bounded;
+use serde::{Deserialize, Serialize};
+use tamis_core::Config;
 use tamis_core::dedup::{band_keys, exact_key, paragraph_keys};
-use tamis_core::{Config, Document};
 
 use super::sorter::FixedWriter;
-use super::{
-    DedupPlan, DocInfo, Entry, StageStats, Tag, doc_key, done_marker, file_dir, partition_dir,
-    write_marker,
-};
+use super::{DedupPlan, DocInfo, Entry, StageStats, Tag, doc_key, file_dir, partition_dir};
 use crate::engine::{CoreEngine, EngineFactory};
-use crate::input::{ByteCounter, InputFile};
-use crate::record::{Fields, Origin, parse};
+use crate::input::InputFile;
+use crate::job::{self, Job, Record, Source, Tally};
+use crate::record::Fields;
 
-/// Documents ready for the engine, in the shape it takes them, with where each came from.
-#[derive(Default)]
-struct Batch {
-    positions: Vec<u64>,
-    documents: Vec<Document>,
-}
-
-/// What a worker returns for one document.
-struct Keys {
+/// What a worker returns for one document the core fingerprinted (or failed to).
+pub struct Keys {
     position: u64,
     length: u64,
     result: Result<(u64, Vec<u64>, f64), String>,
     paragraphs: Vec<tamis_core::dedup::ParagraphKey>,
+}
+
+/// Counts of one input file, kept in its done marker. Records that cannot be read or have no text are
+/// `unreadable` here: the filter stage, which reads the file again, writes their error records.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Counts {
+    pub docs_in: u64,
+    pub fingerprinted: u64,
+    pub core_errors: u64,
+    pub unreadable: u64,
+    /// Bytes of text fingerprinted.
+    pub bytes: u64,
+}
+
+impl Tally for Counts {
+    fn merge(&mut self, other: &Self) {
+        self.docs_in += other.docs_in;
+        self.fingerprinted += other.fingerprinted;
+        self.core_errors += other.core_errors;
+        self.unreadable += other.unreadable;
+        self.bytes += other.bytes;
+    }
+    fn check_accounting(&self) -> Result<(), String> {
+        let out = self.fingerprinted + self.core_errors + self.unreadable;
+        if out == self.docs_in {
+            Ok(())
+        } else {
+            Err(format!(
+                "accounting mismatch: {} documents in, but {} fingerprinted + {} core errors + {} unreadable = {out}",
+                self.docs_in, self.fingerprinted, self.core_errors, self.unreadable
+            ))
+        }
+    }
+    fn progress(&self) -> (u64, u64) {
+        (self.docs_in, self.bytes)
+    }
+}
+
+/// The outputs of one input file: its bucket files, its document table and its fingerprinting errors.
+pub struct Sink {
+    index: usize,
+    buckets: Vec<FixedWriter>,
+    docs: FixedWriter,
+    errors: std::io::BufWriter<std::fs::File>,
+    errors_path: PathBuf,
+}
+
+/// The judgment of the signatures stage: the fingerprinting pipeline in one engine per worker.
+struct Fingerprint<'a> {
+    config: &'a Config,
+    factory: &'a EngineFactory,
+    plan: &'a DedupPlan,
+}
+
+impl Job for Fingerprint<'_> {
+    type Engine = Box<dyn CoreEngine>;
+    type FileContext = ();
+    type Item = Keys;
+    type Tally = Counts;
+    type Sink = Sink;
+
+    fn start_engine(&self) -> Result<Self::Engine> {
+        self.factory.start()
+    }
+    fn file_context(&self, _: &Source) -> Result<()> {
+        Ok(())
+    }
+    fn tally(&self) -> Counts {
+        Counts::default()
+    }
+
+    fn judge(
+        &self,
+        engine: &mut Self::Engine,
+        _: &(),
+        _: &Source,
+        records: Vec<Record>,
+        counts: &mut Counts,
+    ) -> Vec<Keys> {
+        let rows = self.config.fingerprint.rows;
+        let hash_bits = self.config.dedup.hash_bits;
+        let interleaved = self.config.dedup.interleaved_bands;
+        let paragraphs = &self.config.dedup.paragraphs;
+        let mut positions = Vec::with_capacity(records.len());
+        let mut documents = Vec::with_capacity(records.len());
+        for record in records {
+            counts.docs_in += 1;
+            match record.parsed {
+                Ok(parsed) if parsed.document.text.is_some() => {
+                    let mut document = parsed.document;
+                    document.html = None;
+                    positions.push(record.position);
+                    documents.push(document);
+                }
+                _ => counts.unreadable += 1,
+            }
+        }
+        let result = engine.process(&documents);
+        let mut judgments = result.judgments.into_iter();
+        positions
+            .iter()
+            .zip(&documents)
+            .map(|(&position, document)| {
+                let text = document.text.as_deref().unwrap_or_default();
+                let judgment = judgments.next().unwrap_or_else(|| {
+                    Err(tamis_core::DocumentError {
+                        id: document.id.clone(),
+                        message: "the engine returned no judgment for this document".into(),
+                    })
+                });
+                let result = judgment.map_err(|e| e.message).and_then(|o| {
+                    let hashes = o.hashes.ok_or("the core returned no hashes")?;
+                    let exact = exact_key(&hashes.exact)
+                        .ok_or("the core returned a malformed exact hash")?;
+                    let score = o
+                        .scores
+                        .iter()
+                        .find(|s| s.name == "quality_score")
+                        .map_or(0.0, |s| s.value);
+                    Ok((
+                        exact,
+                        band_keys(&hashes.minhash, rows, hash_bits, interleaved),
+                        score,
+                    ))
+                });
+                match &result {
+                    Ok(_) => {
+                        counts.fingerprinted += 1;
+                        counts.bytes += text.len() as u64;
+                    }
+                    Err(_) => counts.core_errors += 1,
+                }
+                Keys {
+                    position,
+                    length: text.len() as u64,
+                    result,
+                    paragraphs: if paragraphs.enabled {
+                        paragraph_keys(text, paragraphs.min_chars)
+                    } else {
+                        Vec::new()
+                    },
+                }
+            })
+            .collect()
+    }
+
+    fn marker_path(&self, _: &InputFile, index: usize, _: u64) -> PathBuf {
+        marker_path(self.plan, index)
+    }
+
+    fn open(&self, _: &InputFile, index: usize, _: u64) -> Result<Sink> {
+        let plan = self.plan;
+        let dir = plan.work.join("signatures").join(file_dir(index));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let bucket_path = |p: usize| {
+            plan.work
+                .join("buckets")
+                .join("in")
+                .join(partition_dir(p))
+                .join(format!("{}.bin", file_dir(index)))
+        };
+        let buckets = (0..self.config.dedup.partitions)
+            .map(|p| FixedWriter::create(&bucket_path(p)))
+            .collect::<Result<Vec<_>>>()?;
+        let errors_path = dir.join("errors.jsonl");
+        Ok(Sink {
+            index,
+            buckets,
+            docs: FixedWriter::create(&dir.join("docs.bin"))?,
+            errors: std::io::BufWriter::new(
+                std::fs::File::create(&errors_path)
+                    .with_context(|| format!("creating {}", errors_path.display()))?,
+            ),
+            errors_path,
+        })
+    }
+
+    fn write(&self, sink: &mut Sink, k: Keys) -> Result<()> {
+        let doc = doc_key(sink.index, k.position);
+        let (exact, bands, score) = match k.result {
+            Err(message) => {
+                let line = serde_json::json!({"position": k.position, "error": message});
+                return writeln!(sink.errors, "{line}")
+                    .with_context(|| format!("writing {}", sink.errors_path.display()));
+            }
+            Ok(keys) => keys,
+        };
+        sink.docs.write(&DocInfo {
+            doc,
+            length: k.length,
+            score,
+        })?;
+        let partitions = sink.buckets.len() as u64;
+        let buckets = &mut sink.buckets;
+        let mut put = |tag: Tag, key: u64, aux: u32| {
+            let p = (key % partitions) as usize;
+            buckets[p].write(&Entry { tag, key, doc, aux })
+        };
+        if self.config.dedup.exact {
+            put(Tag::Exact, exact, 0)?;
+        }
+        if self.config.dedup.near {
+            for (band, key) in bands.into_iter().enumerate() {
+                put(Tag::Band, key, band as u32)?;
+            }
+        }
+        for p in k.paragraphs {
+            put(Tag::Paragraph, p.key, p.index)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&self, sink: Sink) -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for b in sink.buckets {
+            files.push(b.finish()?);
+        }
+        files.push(sink.docs.finish()?);
+        let mut errors = sink.errors;
+        errors
+            .flush()
+            .with_context(|| format!("writing {}", sink.errors_path.display()))?;
+        files.push(sink.errors_path);
+        Ok(files)
+    }
 }
 
 pub fn run(
@@ -39,40 +257,50 @@ pub fn run(
     factory: &EngineFactory,
     plan: &DedupPlan,
 ) -> Result<Vec<StageStats>> {
-    let todo: Vec<(usize, &InputFile)> = plan
-        .inputs
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| plan.shard.takes(*i))
-        .filter(|(i, _)| !marker_path(plan, *i).is_file())
+    let started = Instant::now();
+    let files: Vec<usize> = (0..plan.inputs.len())
+        .filter(|i| plan.shard.takes(*i))
         .collect();
-    if todo.is_empty() {
+    let finished = job::drive(
+        &Fingerprint {
+            config,
+            factory,
+            plan,
+        },
+        &job::Plan {
+            inputs: &plan.inputs,
+            files,
+            fields: fields.clone(),
+            workers: plan.workers,
+            batch_size: plan.batch_size,
+            shard_size: u64::MAX,
+            max_record_bytes: plan.max_record_bytes,
+            root: plan.work.clone(),
+            quiet: plan.quiet,
+        },
+    )?;
+    if finished.shards_written == 0 {
         return Ok(Vec::new());
     }
-    let mut engines = (0..plan.workers)
-        .map(|w| {
-            factory
-                .start()
-                .with_context(|| format!("starting worker {w}"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut all = Vec::new();
-    for (index, file) in todo {
-        let stats = one_file(config, fields, plan, &mut engines, index, file)?;
-        if !plan.quiet {
-            eprintln!(
-                "dedup signatures: {} ({} docs, {:.1} MB/s)",
-                file.relative.display(),
-                stats.docs,
-                stats.bytes as f64 / 1e6 / stats.seconds.max(1e-9)
-            );
-        }
-        all.push(stats);
-    }
-    Ok(all)
+    let counts = finished.total;
+    let mut stats = StageStats {
+        stage: "signatures".into(),
+        unit: format!("{} files", finished.shards_written),
+        docs: counts.fingerprinted + counts.core_errors,
+        bytes: counts.bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        detail: Default::default(),
+    };
+    stats
+        .detail
+        .insert("fingerprinted".into(), counts.fingerprinted.into());
+    stats
+        .detail
+        .insert("core_errors".into(), counts.core_errors.into());
+    Ok(vec![stats])
 }
 
-fn marker_path(plan: &DedupPlan, file: usize) -> std::path::PathBuf {
+fn marker_path(plan: &DedupPlan, file: usize) -> PathBuf {
     plan.work
         .join("signatures")
         .join(file_dir(file))
@@ -82,7 +310,7 @@ fn marker_path(plan: &DedupPlan, file: usize) -> std::path::PathBuf {
 /// Is every input file fingerprinted? The next stage needs all of them.
 pub fn check_done(plan: &DedupPlan) -> Result<()> {
     for (i, f) in plan.inputs.iter().enumerate() {
-        if done_marker(&marker_path(plan, i))?.is_none() {
+        if !marker_path(plan, i).is_file() {
             anyhow::bail!(
                 "the signatures stage has not finished {} (file {i}); run `--stage signatures` for every shard first",
                 f.relative.display()
@@ -90,195 +318,6 @@ pub fn check_done(plan: &DedupPlan) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn one_file(
-    config: &Config,
-    fields: &Fields,
-    plan: &DedupPlan,
-    engines: &mut [Box<dyn CoreEngine>],
-    index: usize,
-    file: &InputFile,
-) -> Result<StageStats> {
-    let started = Instant::now();
-    let dir = plan.work.join("signatures").join(file_dir(index));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let partitions = config.dedup.partitions;
-    let bucket_path = |p: usize| {
-        plan.work
-            .join("buckets")
-            .join("in")
-            .join(partition_dir(p))
-            .join(format!("{}.bin", file_dir(index)))
-    };
-    let mut buckets = (0..partitions)
-        .map(|p| FixedWriter::create(&bucket_path(p)))
-        .collect::<Result<Vec<_>>>()?;
-    let mut docs = FixedWriter::create(&dir.join("docs.bin"))?;
-    let errors_path = dir.join("errors.jsonl");
-    let mut errors = std::io::BufWriter::new(
-        std::fs::File::create(&errors_path)
-            .with_context(|| format!("creating {}", errors_path.display()))?,
-    );
-    let rows = config.fingerprint.rows;
-    let hash_bits = config.dedup.hash_bits;
-    let interleaved = config.dedup.interleaved_bands;
-    let paragraphs = &config.dedup.paragraphs;
-    let name = file.relative.display().to_string();
-    let is_row = file.format == crate::input::InputFormat::Parquet;
-    let (mut fingerprinted, mut failed, mut bytes) = (0u64, 0u64, 0u64);
-
-    let (work_tx, work_rx) = bounded::<Batch>(plan.workers * 4);
-    let (out_tx, out_rx) = bounded::<Vec<Keys>>(plan.workers * 4);
-    let reader_result = std::thread::scope(|scope| -> Result<Result<()>> {
-        let reader = scope.spawn(|| -> Result<()> {
-            let work_tx = work_tx;
-            let mut batch = Batch::default();
-            for raw in crate::input::records(file, ByteCounter::default())? {
-                let origin = Origin {
-                    file: &name,
-                    position: raw.position,
-                    is_row,
-                };
-                // Unreadable records are reported by the filter stage, which reads the file again.
-                let Ok(parsed) = raw.body.and_then(|b| parse(&b, fields, &origin)) else {
-                    continue;
-                };
-                let mut document = parsed.document;
-                if document.text.is_none() {
-                    continue;
-                }
-                document.html = None;
-                batch.positions.push(raw.position);
-                batch.documents.push(document);
-                if batch.documents.len() == plan.batch_size {
-                    work_tx
-                        .send(std::mem::take(&mut batch))
-                        .map_err(|_| anyhow!("workers stopped"))?;
-                }
-            }
-            if !batch.documents.is_empty() {
-                work_tx
-                    .send(batch)
-                    .map_err(|_| anyhow!("workers stopped"))?;
-            }
-            Ok(())
-        });
-        for engine in engines.iter_mut() {
-            let work_rx = work_rx.clone();
-            let out_tx = out_tx.clone();
-            scope.spawn(move || {
-                for batch in work_rx {
-                    let result = engine.process(&batch.documents);
-                    let keys = batch
-                        .positions
-                        .iter()
-                        .zip(&batch.documents)
-                        .zip(result.judgments)
-                        .map(|((&position, document), judgment)| {
-                            let text = document.text.as_deref().unwrap_or_default();
-                            Keys {
-                                position,
-                                length: text.len() as u64,
-                                result: judgment.map_err(|e| e.message).and_then(|o| {
-                                    let hashes = o.hashes.ok_or("the core returned no hashes")?;
-                                    let exact = exact_key(&hashes.exact)
-                                        .ok_or("the core returned a malformed exact hash")?;
-                                    let score = o
-                                        .scores
-                                        .iter()
-                                        .find(|s| s.name == "quality_score")
-                                        .map_or(0.0, |s| s.value);
-                                    Ok((
-                                        exact,
-                                        band_keys(&hashes.minhash, rows, hash_bits, interleaved),
-                                        score,
-                                    ))
-                                }),
-                                paragraphs: if paragraphs.enabled {
-                                    paragraph_keys(text, paragraphs.min_chars)
-                                } else {
-                                    Vec::new()
-                                },
-                            }
-                        })
-                        .collect();
-                    if out_tx.send(keys).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(work_rx);
-        drop(out_tx);
-        let write = || -> Result<()> {
-            for batch in out_rx {
-                for k in batch {
-                    let doc = doc_key(index, k.position);
-                    match k.result {
-                        Err(message) => {
-                            failed += 1;
-                            let line =
-                                serde_json::json!({"position": k.position, "error": message});
-                            writeln!(errors, "{line}")?;
-                            continue;
-                        }
-                        Ok((exact, bands, score)) => {
-                            fingerprinted += 1;
-                            bytes += k.length;
-                            docs.write(&DocInfo {
-                                doc,
-                                length: k.length,
-                                score,
-                            })?;
-                            let mut put = |tag: Tag, key: u64, aux: u32| {
-                                let p = (key % partitions as u64) as usize;
-                                buckets[p].write(&Entry { tag, key, doc, aux })
-                            };
-                            if config.dedup.exact {
-                                put(Tag::Exact, exact, 0)?;
-                            }
-                            if config.dedup.near {
-                                for (band, key) in bands.into_iter().enumerate() {
-                                    put(Tag::Band, key, band as u32)?;
-                                }
-                            }
-                            for p in k.paragraphs {
-                                put(Tag::Paragraph, p.key, p.index)?;
-                            }
-                        }
-                    }
-                }
-            }
-            Ok(())
-        };
-        let written = write();
-        let read = reader
-            .join()
-            .map_err(|_| anyhow!("the reader thread panicked"))?;
-        read?;
-        Ok(written)
-    });
-    reader_result??;
-    for b in buckets {
-        b.finish()?;
-    }
-    docs.finish()?;
-    errors.flush()?;
-    let mut stats = StageStats {
-        stage: "signatures".into(),
-        unit: name,
-        docs: fingerprinted + failed,
-        bytes,
-        seconds: started.elapsed().as_secs_f64(),
-        detail: Default::default(),
-    };
-    stats
-        .detail
-        .insert("fingerprinted".into(), fingerprinted.into());
-    stats.detail.insert("core_errors".into(), failed.into());
-    write_marker(&marker_path(plan, index), &stats)?;
-    Ok(stats)
 }
 
 /// Reads a file's fingerprinting errors: position -> message.

@@ -87,10 +87,12 @@ impl FixedWriter {
             .with_context(|| format!("writing {}", self.path.display()))
     }
 
-    pub fn finish(mut self) -> Result<()> {
+    /// Flushes the file; returns its path.
+    pub fn finish(mut self) -> Result<PathBuf> {
         self.writer
             .flush()
-            .with_context(|| format!("writing {}", self.path.display()))
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        Ok(self.path)
     }
 }
 
