@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds everything, release: the core as a WebAssembly component (for `tamis`), the edge function
-# component, and every native target of the workspace (the `tamis` binary, the tests, the eval and bench
-# binaries) in one cargo invocation. One invocation means one feature resolution, so the test run that
+# component (pre-initialized, scripts/build-edge.sh), and every native target of the workspace (the
+# `tamis` binary, the tests, the eval and bench binaries) in one cargo invocation. One invocation means one feature resolution, so the test run that
 # follows reuses these artifacts instead of compiling wasmtime a second time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --release -p tamis-component --target wasm32-wasip2
-# The edge function: the Spin / WASI 0.2 HTTP component (edge/), run by `spin up` or `wasmtime serve`.
-cargo build --release -p tamis-edge --target wasm32-wasip2
+# The edge function: the Spin / WASI 0.2 HTTP component (edge/), run by `spin up` or `wasmtime serve`,
+# pre-initialized with `wasmtime wizer`.
+scripts/build-edge.sh
 cargo build --release --workspace --all-targets

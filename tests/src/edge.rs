@@ -14,18 +14,16 @@ use anyhow::{Context, Result, bail};
 
 use crate::repo_root;
 
-/// The edge component: `TAMIS_EDGE_WASM`, else the release build in the cargo target directory.
+/// The edge component: `TAMIS_EDGE_WASM`, else the shipped (pre-initialized) build that
+/// `scripts/build-edge.sh` writes into the cargo target directory.
 pub fn edge_wasm() -> Result<PathBuf> {
     let path = match std::env::var_os("TAMIS_EDGE_WASM") {
         Some(path) => PathBuf::from(path),
-        None => target_dir()
-            .join("wasm32-wasip2")
-            .join("release")
-            .join("tamis_edge.wasm"),
+        None => target_dir().join("edge").join("tamis_edge.wasm"),
     };
     if !path.is_file() {
         bail!(
-            "the edge component {} is missing: run scripts/build.sh (or `cargo build --release -p tamis-edge --target wasm32-wasip2`), or set TAMIS_EDGE_WASM",
+            "the edge component {} is missing: run scripts/build-edge.sh (part of scripts/build.sh), or set TAMIS_EDGE_WASM",
             path.display()
         );
     }

@@ -177,6 +177,9 @@ fn the_default_function_judges_real_documents_as_the_native_core_does() -> Resul
     let health = health.json();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["config"], json!({"source": "default"}));
+    // The shipped component was pre-initialized with the default pipeline (scripts/build-edge.sh): the
+    // instance took it from its memory rather than building it.
+    assert_eq!(health["pipeline"], "prepared", "{health}");
 
     let (config, pipeline) = served_pipeline(&server)?;
     assert!(
@@ -380,6 +383,8 @@ fn an_inline_config_and_limits_come_from_the_environment() -> Result<()> {
     ])?;
     let health = get(&server, "/v1/health")?.json();
     assert_eq!(health["config"], json!({"source": "env", "format": "toml"}));
+    // A config other than the baked default is built by the instance, and works the same.
+    assert_eq!(health["pipeline"], "built", "{health}");
     assert_eq!(
         health["limits"],
         json!({"max_body_bytes": 1048576, "max_docs": 50})
