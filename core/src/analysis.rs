@@ -36,6 +36,7 @@ pub struct Analysis {
 pub struct CharCounts {
     /// Code points, which is what Python's `len` counts.
     pub chars: usize,
+    /// `\n` characters; FineWeb's `new_line_ratio` counts these.
     pub newlines: usize,
     /// Code points that are not `char::is_whitespace`.
     pub non_whitespace: usize,
@@ -90,6 +91,7 @@ pub struct Text<'a> {
 }
 
 impl<'a> Text<'a> {
+    /// The whole text, with the lifetime of the draft rather than of this view.
     pub fn as_str(&self) -> &'a str {
         self.text
     }
@@ -153,6 +155,7 @@ impl<'a> Text<'a> {
         })
     }
 
+    /// The character class counts, computed on first use and cached.
     pub fn char_counts(&self) -> CharCounts {
         *self.cache.chars.get_or_init(|| CharCounts::of(self.text))
     }
@@ -187,18 +190,22 @@ pub struct Spans<'a> {
 }
 
 impl<'a> Spans<'a> {
+    /// How many slices there are.
     pub fn len(&self) -> usize {
         self.spans.len()
     }
 
+    /// Whether there are no slices.
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
 
+    /// The `i`-th slice, if there is one.
     pub fn get(&self, i: usize) -> Option<&'a str> {
         self.spans.get(i).map(|&(a, b)| &self.text[a..b])
     }
 
+    /// The slices in order, as `&str`.
     pub fn iter(
         &self,
     ) -> impl DoubleEndedIterator<Item = &'a str> + ExactSizeIterator + Clone + 'a {

@@ -27,15 +27,19 @@ pub use crate::registry::StepName;
 pub struct IoConfig {
     /// Files, directories or globs of JSONL(.gz/.zst) or Parquet.
     pub input: Vec<String>,
+    /// Where `tamis run` writes kept/, dropped/ and errors/; `--output` overrides it, and one of the two is required.
     pub output: Option<String>,
     /// Worker threads; all cores when unset.
     pub workers: Option<usize>,
     /// `wasm` (the sandboxed component, default) or `native`.
     pub engine: Option<String>,
+    /// Record field holding the document id (`id`).
     pub id_key: String,
+    /// Record field holding the text (`text`).
     pub text_key: String,
     /// Field holding raw HTML, for datasets of pages rather than extracted text.
     pub html_key: Option<String>,
+    /// Record field holding the page URL (`url`); `None` ignores URLs.
     pub url_key: Option<String>,
 }
 
@@ -73,8 +77,11 @@ pub struct SampleSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SampleConfig {
+    /// The sources to mix.
     pub datasets: Vec<SampleSource>,
+    /// Records to draw in total, split across `datasets` by weight; must be set (0 is refused by `tamis sample`).
     pub target_samples: u64,
+    /// Seeds the draw, so the same config gives the same sample (42 by default).
     pub seed: u64,
     /// Where the raw sample goes (`RAW`).
     pub output: String,
@@ -92,6 +99,7 @@ impl Default for SampleConfig {
 }
 
 impl SampleConfig {
+    /// Checks weights are positive and finite and dataset names unique, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         let mut names = std::collections::HashSet::new();
         for (i, d) in self.datasets.iter().enumerate() {
@@ -133,14 +141,23 @@ pub struct Config {
     /// Run every configured rule even after one failed, so that all reasons are visible at once.
     /// The verdict and reason are the same either way: the first failed check.
     pub evaluate_all: bool,
+    /// `[html]`: extraction of text from pages.
     pub html: HtmlConfig,
+    /// `[normalize]`: Unicode and typography normalization.
     pub normalize: NormalizeConfig,
+    /// `[pii]`: personal data detection and scrubbing.
     pub pii: PiiConfig,
+    /// `[quality.*]`: options of each quality step.
     pub quality: QualityConfig,
+    /// `[language]`: language identification and allow list.
     pub language: LanguageConfig,
+    /// `[tokens]`: token counting and bounds.
     pub tokens: TokensConfig,
+    /// `[fingerprint]`: exact hash and MinHash shape, shared with `tamis dedup`.
     pub fingerprint: FingerprintConfig,
+    /// `[io]`: input, output and record fields of `tamis run` (read by the runtime, not the core).
     pub io: IoConfig,
+    /// `[sample]`: stage 1, `tamis sample`.
     pub sample: SampleConfig,
     /// `tamis dedup`: global exact, near-duplicate and paragraph dedup.
     pub dedup: DedupConfig,
@@ -172,8 +189,11 @@ impl Default for Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfigFormat {
+    /// TOML, the usual format of tamis configs.
     Toml,
+    /// YAML (`.yaml` or `.yml`).
     Yaml,
+    /// JSON.
     Json,
 }
 
@@ -192,6 +212,7 @@ impl ConfigFormat {
         }
     }
 
+    /// The format named on a command line (`toml`, `yaml`/`yml`, `json`, any case).
     pub fn parse_name(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
             "toml" => Some(Self::Toml),
@@ -231,14 +252,17 @@ impl Config {
         Ok(config)
     }
 
+    /// Parses and validates a TOML config.
     pub fn from_toml(source: &str) -> Result<Self, ConfigError> {
         Self::parse(source, ConfigFormat::Toml)
     }
 
+    /// Parses and validates a YAML config.
     pub fn from_yaml(source: &str) -> Result<Self, ConfigError> {
         Self::parse(source, ConfigFormat::Yaml)
     }
 
+    /// Parses and validates a JSON config.
     pub fn from_json(source: &str) -> Result<Self, ConfigError> {
         Self::parse(source, ConfigFormat::Json)
     }

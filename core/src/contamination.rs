@@ -37,6 +37,7 @@ pub struct BenchmarkSource {
     #[serde(default = "default_fields")]
     pub fields: Vec<String>,
     #[serde(default = "default_id_key")]
+    /// Field holding the item id reported with a match (`id`).
     pub id_key: String,
 }
 
@@ -50,6 +51,7 @@ fn default_id_key() -> String {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+/// `tamis decontaminate`: which benchmarks to index and what to do with a document that overlaps one.
 pub struct DecontaminateConfig {
     /// Files, directories or globs to check; `io.input` when empty.
     pub input: Vec<String>,
@@ -57,7 +59,9 @@ pub struct DecontaminateConfig {
     pub ngram: usize,
     /// A document is contaminated when it shares at least this many n-grams with one item.
     pub min_ngrams: usize,
+    /// What happens to a contaminated document (drop by default).
     pub action: ContaminationAction,
+    /// The benchmarks to index.
     pub benchmarks: Vec<BenchmarkSource>,
     /// Where kept/, dropped/ and errors/ go (`DECONTAMINATED`).
     pub output: String,
@@ -77,6 +81,7 @@ impl Default for DecontaminateConfig {
 }
 
 impl DecontaminateConfig {
+    /// Checks the n-gram size (1 to 1000), `min_ngrams` and the benchmark entries, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         if self.ngram == 0 || self.ngram > 1000 {
             return Err(ConfigError::new(
@@ -165,20 +170,26 @@ fn gram_keys(words: &[Word], n: usize) -> Vec<u64> {
 /// One benchmark item a document overlaps with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contamination {
+    /// The benchmark's `name`.
     pub benchmark: String,
+    /// The item's id (its `id_key` field).
     pub item: String,
     /// How many of the document's n-grams belong to the item.
     pub ngrams: usize,
     /// The longest run of overlapping matched n-grams, as a byte range of the document.
     pub start: usize,
+    /// End of that byte range (exclusive).
     pub end: usize,
 }
 
 /// What an index holds: per benchmark, how many items and n-grams; items too short for one n-gram.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IndexStats {
+    /// Items indexed.
     pub items: usize,
+    /// Distinct n-grams they added to the index.
     pub ngrams: usize,
+    /// Items skipped for having fewer than `n` words in every field.
     pub items_too_short: usize,
 }
 
@@ -195,6 +206,7 @@ pub struct NgramIndex {
 }
 
 impl NgramIndex {
+    /// An empty index of `n`-word grams (at least 1).
     pub fn new(n: usize) -> Self {
         Self {
             n: n.max(1),
@@ -231,10 +243,12 @@ impl NgramIndex {
         self.items.push((bench, item.to_string()));
     }
 
+    /// What was indexed, per benchmark name.
     pub fn stats(&self) -> &HashMap<String, IndexStats> {
         &self.stats
     }
 
+    /// Whether no n-gram was indexed, so nothing can match.
     pub fn is_empty(&self) -> bool {
         self.grams.is_empty()
     }

@@ -35,6 +35,7 @@ pub enum KeepPolicy {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+/// Removal of paragraphs (lines) already seen in earlier documents, as in datatrove's sentence dedup.
 pub struct ParagraphDedupConfig {
     /// Off by default: it rewrites documents, which a user should ask for.
     pub enabled: bool,
@@ -69,6 +70,7 @@ pub struct DedupConfig {
     pub exact: bool,
     /// Remove near duplicates found by MinHash LSH.
     pub near: bool,
+    /// Which document of a duplicate cluster survives.
     pub keep: KeepPolicy,
     /// Width of the band keys in the bucket files: 64 by default; 32 halves the files at the cost of more
     /// chance candidates (about `docs^2 / 2^33` per band).
@@ -76,6 +78,7 @@ pub struct DedupConfig {
     /// Band each signature a second time, interleaved (see [`band_keys`]): on by default. `false` gives
     /// exactly the banding of datatrove's `MinhashDedupSignature`.
     pub interleaved_bands: bool,
+    /// `[dedup.paragraphs]`: paragraph dedup.
     pub paragraphs: ParagraphDedupConfig,
     /// Where kept/, dropped/ and errors/ go (`DEDUP`).
     pub output: String,
@@ -107,6 +110,7 @@ impl Default for DedupConfig {
 }
 
 impl DedupConfig {
+    /// Checks `hash_bits` (32 or 64), partition count and sort memory, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         if self.hash_bits != 32 && self.hash_bits != 64 {
             return Err(ConfigError::new(
@@ -190,7 +194,9 @@ pub fn band_keys(minhash: &[u64], rows: usize, hash_bits: u32, interleaved: bool
 /// simplified text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParagraphKey {
+    /// Line number of the paragraph in the text (0-based).
     pub index: u32,
+    /// xxh3-64 of its simplified text.
     pub key: u64,
 }
 
@@ -213,8 +219,11 @@ pub fn paragraph_keys(text: &str, min_chars: usize) -> Vec<ParagraphKey> {
 /// What is left of a document once some of its lines are removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trimmed {
+    /// The text without the removed lines.
     pub text: String,
+    /// How many lines were removed.
     pub lines_removed: usize,
+    /// Words left in `text`, for the `min_words_left` rule.
     pub words_left: usize,
 }
 

@@ -10,10 +10,12 @@ use thiserror::Error;
 pub struct ConfigError {
     /// Dotted path of the key, `.` for the document root.
     pub path: String,
+    /// What is wrong, for a person to read.
     pub message: String,
 }
 
 impl ConfigError {
+    /// An error at `path` (dotted key) saying `message`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             path: path.into(),
@@ -37,7 +39,9 @@ pub(crate) fn ensure_unit_interval(path: &str, values: &[(&str, f64)]) -> Result
 #[derive(Debug, Clone, PartialEq, Error)]
 #[error("document {id}: {message}")]
 pub struct DocumentError {
+    /// The document's id, so the error can be traced to its record.
     pub id: String,
+    /// Why it could not be judged.
     pub message: String,
 }
 
@@ -45,6 +49,8 @@ pub struct DocumentError {
 #[derive(Debug, Clone, PartialEq, Error)]
 #[error("{step}: {message}")]
 pub struct StepError {
+    /// The step that failed (`html`, `tokens`, ...).
     pub step: &'static str,
+    /// What went wrong in it.
     pub message: String,
 }

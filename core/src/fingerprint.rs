@@ -31,6 +31,7 @@ const MERSENNE_61: u64 = (1 << 61) - 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+/// The MinHash shape (Broder 1997) of the `fingerprint` step; defaults of 14 bands x 8 rows over 5-word shingles as in FineWeb (datatrove `MinhashConfig`).
 pub struct FingerprintConfig {
     /// Words per shingle.
     pub shingle_size: usize,
@@ -54,6 +55,7 @@ impl Default for FingerprintConfig {
 }
 
 impl FingerprintConfig {
+    /// Checks sizes (each at least 1, at most 4096 hashes in all), naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         if self.shingle_size == 0 {
             return Err(ConfigError::new(
@@ -87,6 +89,7 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// Builds the `fingerprint` step, drawing its permutations from `seed`.
     pub fn new(config: &FingerprintConfig) -> Result<Self, ConfigError> {
         config.validate("fingerprint")?;
         let mut state = config.seed;

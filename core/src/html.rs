@@ -66,11 +66,13 @@ const BLOCK_TAGS: &str = "p, div, section, article, main, h1, h2, h3, h4, h5, h6
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+/// Options of the `html` step, which turns a page into its main text.
 pub struct HtmlConfig {
     /// CSS selectors of elements removed with everything inside them.
     pub skip: Vec<String>,
     /// Use `<article>` / `<main>` when present and at least this many words long.
     pub prefer_main: bool,
+    /// Fewest words an `<article>` / `<main>` must have to be preferred (25).
     pub min_main_words: usize,
     /// ... and at least this share of the pruned page's words: `<article>` is also used for teaser cards
     /// of related stories, which must not win over an article body that sits in a plain `<div>`.
@@ -92,6 +94,7 @@ impl Default for HtmlConfig {
 }
 
 impl HtmlConfig {
+    /// Checks the skip selectors, `min_main_share` and the memory cap, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         for (i, selector) in self.skip.iter().enumerate() {
             selector.parse::<Selector>().map_err(|e| {
@@ -125,11 +128,14 @@ pub struct Extract {
 /// What extraction found in one page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extracted {
+    /// The page's main text, blocks separated by line breaks.
     pub text: String,
+    /// The `<title>`, when the page has one.
     pub title: Option<String>,
 }
 
 impl Extract {
+    /// Builds the `html` step; fails on a skip selector that does not parse.
     pub fn new(config: &HtmlConfig) -> Result<Self, ConfigError> {
         config.validate("html")?;
         let skip = config.skip.iter().filter_map(|s| s.parse().ok()).collect();

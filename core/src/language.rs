@@ -16,6 +16,7 @@ use crate::step::{Draft, Step};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+/// Options of the `language` step (identification, and a filter when `allow` is set).
 pub struct LanguageConfig {
     /// ISO 639-3 codes to keep; empty keeps every language (and the step only labels).
     pub allow: Vec<String>,
@@ -36,6 +37,7 @@ impl Default for LanguageConfig {
 }
 
 impl LanguageConfig {
+    /// Checks the codes and confidence, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         for (i, code) in self.allow.iter().enumerate() {
             if Lang::from_code(code.as_str()).is_none() {
@@ -72,6 +74,7 @@ pub struct LanguageFilter {
 }
 
 impl LanguageFilter {
+    /// Builds the `language` step.
     pub fn new(config: &LanguageConfig) -> Result<Self, ConfigError> {
         config.validate("language")?;
         let allow: Vec<Lang> = config

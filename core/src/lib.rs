@@ -14,6 +14,9 @@
 //! assert_eq!(outcome.reason.unwrap().rule, "gopher_short_doc");
 //! ```
 
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
 pub mod analysis;
 pub mod config;
 pub mod contamination;

@@ -40,6 +40,7 @@ pub enum Form {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NormalizeConfig {
+    /// The Unicode normalization form applied first.
     pub form: Form,
     /// Typographic single and double quotes and primes to ASCII `'` and `"`.
     ///
@@ -101,6 +102,7 @@ enum Mapped {
 }
 
 impl Normalize {
+    /// Builds the `normalize` step from its options.
     pub fn new(config: &NormalizeConfig) -> Result<Self, ConfigError> {
         config.validate("normalize")?;
         Ok(Self {

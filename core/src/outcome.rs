@@ -10,12 +10,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Document {
+    /// Unique id, carried into the outcome and every error about the record.
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Extracted text, when the record has it.
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Raw HTML, for the `html` step to extract from.
     pub html: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The page URL, when known; kept with the document, never judged.
     pub url: Option<String>,
     /// Free-form metadata as JSON text; the core carries it but never judges by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,8 +48,11 @@ impl Document {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+/// Whether a document is kept or dropped.
 pub enum Verdict {
+    /// The document passed every check and goes to kept/.
     Keep,
+    /// A check failed; the document goes to dropped/ with that check as the reason.
     Drop,
 }
 
@@ -65,6 +72,7 @@ pub enum Bound {
 }
 
 impl Bound {
+    /// Whether `value` meets this bound against `threshold`.
     pub fn passes(self, value: f64, threshold: f64) -> bool {
         match self {
             Bound::AtLeast => value >= threshold,
@@ -102,9 +110,13 @@ pub struct Check {
     pub step: String,
     /// The rule, with the published name where there is one (`gopher_below_alpha_threshold`).
     pub rule: String,
+    /// What the rule measured on the document.
     pub value: f64,
+    /// How `value` is compared with `threshold`.
     pub bound: Bound,
+    /// The limit from the config.
     pub threshold: f64,
+    /// Whether `value` met the bound.
     pub passed: bool,
 }
 
@@ -148,24 +160,32 @@ pub struct PiiSpan {
     /// Byte range in the outcome's `text` of what now stands there (the replacement, or the original
     /// in `detect` mode).
     pub start: u32,
+    /// End of that byte range (exclusive).
     pub end: u32,
+    /// The text that now stands there (equal to the original in `detect` mode).
     pub replacement: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The language the `language` step found.
 pub struct LanguageGuess {
     /// ISO 639-3 code (`eng`).
     pub code: String,
+    /// The detector's confidence, 0–1.
     pub confidence: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A named number that is not itself a rule (`quality_score`, its components).
 pub struct Score {
+    /// Name of the score (`quality.diversity`).
     pub name: String,
+    /// Its value.
     pub value: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The fingerprint of a text, for `tamis dedup`.
 pub struct Hashes {
     /// Hex xxh3-128 of the text after dedup normalization (see `fingerprint`).
     pub exact: String,
@@ -176,7 +196,9 @@ pub struct Hashes {
 /// The judgment on one document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
+    /// The document's id.
     pub id: String,
+    /// Keep or drop.
     pub verdict: Verdict,
     /// The first failed check, for a drop.
     pub reason: Option<Check>,
@@ -184,11 +206,17 @@ pub struct Outcome {
     pub text: String,
     /// The page title, when the `html` step found one.
     pub title: Option<String>,
+    /// Every rule that ran, in order (with `evaluate_all`, also those after the first failure).
     pub checks: Vec<Check>,
+    /// Personal data found in `text`.
     pub pii: Vec<PiiSpan>,
+    /// The detected language, when the `language` step ran.
     pub language: Option<LanguageGuess>,
+    /// Scores recorded by the steps.
     pub scores: Vec<Score>,
+    /// The fingerprint, when the `fingerprint` step ran.
     pub hashes: Option<Hashes>,
+    /// Token count, when the `tokens` step ran.
     pub tokens: Option<u32>,
 }
 

@@ -34,6 +34,7 @@ impl std::fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
+    /// Validates `config` and builds its steps, in order.
     pub fn new(config: Config, resources: &Resources) -> Result<Self, ConfigError> {
         config.validate()?;
         let steps = config
@@ -44,6 +45,7 @@ impl Pipeline {
         Ok(Self { config, steps })
     }
 
+    /// The config the pipeline was built from.
     pub fn config(&self) -> &Config {
         &self.config
     }

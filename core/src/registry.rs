@@ -22,6 +22,7 @@ pub type Build = fn(&Config, &Resources) -> Result<Box<dyn Step>, ConfigError>;
 /// One row of the table.
 #[derive(Clone, Copy)]
 pub struct StepInfo {
+    /// The step this row describes.
     pub name: StepName,
     /// The name in configs, checks and reasons (`gopher_quality`).
     pub id: &'static str,
@@ -131,6 +132,7 @@ impl StepName {
         &STEPS[self as usize]
     }
 
+    /// The name in configs, checks and reasons (`gopher_quality`).
     pub fn as_str(self) -> &'static str {
         self.info().id
     }

@@ -24,6 +24,7 @@ pub type Flow = ControlFlow<()>;
 /// A document on its way through the pipeline.
 #[derive(Debug, Clone)]
 pub struct Draft {
+    /// The document's id.
     pub id: String,
     /// The current text; read it with [`Draft::text`] or [`Draft::read`], rewrite it with
     /// [`Draft::set_text`], which drops the cached analysis of the old text.
@@ -31,13 +32,21 @@ pub struct Draft {
     analysis: Analysis,
     /// The raw page, until the `html` step has turned it into text.
     pub html: Option<String>,
+    /// The page URL, when the record has one.
     pub url: Option<String>,
+    /// The page title, once the `html` step found one.
     pub title: Option<String>,
+    /// Every rule run so far.
     pub checks: Vec<Check>,
+    /// Personal data found so far.
     pub pii: Vec<PiiSpan>,
+    /// The detected language.
     pub language: Option<LanguageGuess>,
+    /// Scores recorded so far.
     pub scores: Vec<Score>,
+    /// The fingerprint.
     pub hashes: Option<Hashes>,
+    /// The token count.
     pub tokens: Option<u32>,
     evaluate_all: bool,
     step: &'static str,
@@ -76,6 +85,7 @@ impl Draft {
         self.step = step;
     }
 
+    /// The current text.
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -124,6 +134,7 @@ impl Draft {
         self.read().1.score(name, value);
     }
 
+    /// Whether every rule runs even after one failed (`evaluate_all` in the config).
     pub fn evaluate_all(&self) -> bool {
         self.evaluate_all
     }

@@ -13,6 +13,7 @@ use crate::step::{Draft, Step};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+/// Options of the `tokens` step: counting with a Hugging Face `tokenizer.json` and optional bounds.
 pub struct TokensConfig {
     /// Path of a `tokenizer.json`, relative to the config file; read by the runtime, not the core.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -26,6 +27,7 @@ pub struct TokensConfig {
 }
 
 impl TokensConfig {
+    /// Checks that `min_tokens <= max_tokens`, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         if let (Some(min), Some(max)) = (self.min_tokens, self.max_tokens)
             && min > max
@@ -47,6 +49,7 @@ pub struct TokenCount {
 }
 
 impl TokenCount {
+    /// Builds the step from the bytes of a `tokenizer.json`; fails when there is none or it does not load.
     pub fn new(config: &TokensConfig, tokenizer_json: Option<&[u8]>) -> Result<Self, ConfigError> {
         config.validate("tokens")?;
         let bytes = tokenizer_json.ok_or_else(|| {

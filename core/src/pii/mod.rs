@@ -27,18 +27,28 @@ use crate::step::{Draft, Step};
 /// The kinds of personal data tamis finds, in the order that breaks ties between overlapping finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
+    /// API keys, tokens and private keys (issuers' published formats) and values assigned to secret-named keys.
     Secret,
+    /// E-mail addresses.
     Email,
+    /// URLs (off by default).
     Url,
+    /// IBANs that pass their check digits.
     Iban,
+    /// Card numbers that pass the Luhn check.
     CreditCard,
+    /// US Social Security numbers.
     Ssn,
+    /// Phone numbers.
     Phone,
+    /// IP addresses.
     IpAddress,
+    /// The user name in a home directory path (`/home/alice/...`).
     HomePath,
 }
 
 impl Kind {
+    /// Every kind, in tie-breaking order.
     pub const ALL: [Kind; 9] = [
         Kind::Secret,
         Kind::Email,
@@ -108,6 +118,7 @@ pub enum Mode {
 pub struct KindConfig {
     /// A kind's table written in a config enables it unless it says `enabled = false`.
     pub enabled: bool,
+    /// How a find is replaced.
     pub mode: Mode,
 }
 
@@ -151,15 +162,23 @@ pub struct PiiConfig {
     /// (`1.2.3.4`) is also taken for a version number: the few public addresses of that shape
     /// (1.1.1.1, 8.8.8.8, 9.9.9.9) are public DNS resolvers, not anyone's address.
     pub public_only: bool,
+    /// E-mail addresses.
     pub email: KindConfig,
+    /// Phone numbers.
     pub phone: KindConfig,
+    /// US Social Security numbers.
     pub ssn: KindConfig,
+    /// Card numbers (Luhn-checked).
     pub credit_card: KindConfig,
+    /// IP addresses (public ones only with `public_only`).
     pub ip_address: KindConfig,
+    /// IBANs.
     pub iban: KindConfig,
     /// Off by default: most URLs in web text are links to public pages, not personal data.
     pub url: KindConfig,
+    /// API keys, tokens and private keys.
     pub secret: KindConfig,
+    /// Home directory paths naming a user.
     pub home_path: KindConfig,
 }
 
@@ -182,6 +201,7 @@ impl Default for PiiConfig {
 }
 
 impl PiiConfig {
+    /// The options of `kind`.
     pub fn kind(&self, kind: Kind) -> &KindConfig {
         match kind {
             Kind::Secret => &self.secret,
@@ -196,6 +216,7 @@ impl PiiConfig {
         }
     }
 
+    /// Checks that kind options fit together (a hash key for `hash` mode), naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         let hashed = Kind::ALL
             .iter()
@@ -217,8 +238,11 @@ impl PiiConfig {
 /// One piece of personal data found in a text, as a byte range of that text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Detection {
+    /// What was found.
     pub kind: Kind,
+    /// Start byte.
     pub start: usize,
+    /// End byte (exclusive).
     pub end: usize,
 }
 
@@ -242,6 +266,7 @@ fn regex_error(e: regex::Error) -> ConfigError {
 }
 
 impl Scrub {
+    /// Builds the `pii` step, compiling every detector.
     pub fn new(config: &PiiConfig) -> Result<Self, ConfigError> {
         config.validate("pii")?;
         Ok(Self {

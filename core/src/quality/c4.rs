@@ -38,7 +38,9 @@ pub struct C4Config {
     /// Judge line by line (C4). Only `true` is supported: datatrove's sentence mode needs spaCy's sentence
     /// spans of the whole text, which tamis does not reproduce.
     pub split_paragraph: bool,
+    /// Cut Wikipedia-style citations (`[1]`, `[edit]`, `[citation needed]`) out of every line.
     pub remove_citations: bool,
+    /// Drop lines that do not end in terminal punctuation.
     pub filter_no_terminal_punct: bool,
     /// Fewest sentences in the kept lines; -1 = off.
     pub min_num_sentences: i64,
@@ -46,9 +48,13 @@ pub struct C4Config {
     pub min_words_per_line: i64,
     /// Longest word in a kept line, in characters; -1 = off.
     pub max_word_length: i64,
+    /// Drop the document if a kept line says "lorem ipsum".
     pub filter_lorem_ipsum: bool,
+    /// Drop lines mentioning javascript.
     pub filter_javascript: bool,
+    /// Drop the document if a kept line holds a `{`.
     pub filter_curly_bracket: bool,
+    /// Drop lines with cookie or terms-of-use phrases ([`POLICY_SUBSTRINGS`]).
     pub filter_policy: bool,
 }
 
@@ -70,6 +76,7 @@ impl Default for C4Config {
 }
 
 impl C4Config {
+    /// Checks the counts (-1 or more), naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         if !self.split_paragraph {
             return Err(ConfigError::new(
@@ -93,12 +100,14 @@ impl C4Config {
     }
 }
 
+/// The `c4_quality` step: C4's line and document rules (Raffel et al. 2020), ported from datatrove.
 pub struct C4Quality {
     config: C4Config,
     citation: Regex,
 }
 
 impl C4Quality {
+    /// Builds the step; only line-by-line mode is supported.
     pub fn new(config: &C4Config) -> Result<Self, ConfigError> {
         // datatrove's CITATION_REGEX; `\d` is Unicode decimal digits in both Python and the regex crate.
         let citation = Regex::new(r"\[\d*\]|\[edit\]|\[citation needed\]")

@@ -25,6 +25,7 @@ pub struct FinewebConfig {
     pub stop_chars: Option<Vec<String>>,
     /// Largest share of lines of at most `short_line_length` characters.
     pub short_line_thr: f64,
+    /// A line of at most this many characters is short (30).
     pub short_line_length: usize,
     /// Largest share of characters (newlines not counted) in lines that repeat an earlier line.
     pub char_duplicates_ratio: f64,
@@ -47,6 +48,7 @@ impl Default for FinewebConfig {
 }
 
 impl FinewebConfig {
+    /// Checks the shares and ratio, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         ensure_unit_interval(
             path,
@@ -72,11 +74,13 @@ impl FinewebConfig {
     }
 }
 
+/// The `fineweb_quality` step: FineWeb's line rules (Penedo et al. 2024), ported from datatrove.
 pub struct FinewebQuality {
     config: FinewebConfig,
 }
 
 impl FinewebQuality {
+    /// Builds the step from its options.
     pub fn new(config: &FinewebConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             config: config.clone(),

@@ -60,6 +60,7 @@ impl Default for GopherQualityConfig {
 }
 
 impl GopherQualityConfig {
+    /// Checks the bounds, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         if self.max_doc_words != 0 && self.min_doc_words > self.max_doc_words {
             return Err(ConfigError::new(
@@ -102,6 +103,7 @@ impl GopherQualityConfig {
     }
 }
 
+/// The `gopher_quality` step: Gopher's document rules (Rae et al. 2021), ported from datatrove.
 pub struct GopherQuality {
     min_doc_words: Option<f64>,
     max_doc_words: Option<f64>,
@@ -116,6 +118,7 @@ pub struct GopherQuality {
 }
 
 impl GopherQuality {
+    /// Builds the step from its options.
     pub fn new(config: &GopherQualityConfig) -> Result<Self, ConfigError> {
         let stop_words = match &config.stop_words {
             Some(list) => list.clone(),

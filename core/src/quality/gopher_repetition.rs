@@ -58,6 +58,7 @@ impl Default for GopherRepetitionConfig {
 }
 
 impl GopherRepetitionConfig {
+    /// Checks the fractions and n-gram sizes, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         ensure_unit_interval(
             path,
@@ -91,6 +92,7 @@ impl GopherRepetitionConfig {
     }
 }
 
+/// The `gopher_repetition` step: Gopher's repetition rules (Rae et al. 2021), ported from datatrove.
 pub struct GopherRepetition {
     dup_line_frac: Option<f64>,
     dup_para_frac: Option<f64>,
@@ -102,6 +104,7 @@ pub struct GopherRepetition {
 }
 
 impl GopherRepetition {
+    /// Builds the step from its options.
     pub fn new(config: &GopherRepetitionConfig) -> Result<Self, ConfigError> {
         let named = |list: &[(usize, f64)], name: &str| {
             list.iter()

@@ -15,7 +15,9 @@ use crate::step::{Draft, Flow, Rules, Step};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+/// Options of the `heuristics` step, tamis's own coarse bounds (see the module doc).
 pub struct HeuristicsConfig {
+    /// Fewest words (runs of non-whitespace) a document must have (50).
     pub min_words: usize,
     /// Share of non-whitespace characters that are letters or digits.
     pub min_alnum_ratio: f64,
@@ -23,7 +25,9 @@ pub struct HeuristicsConfig {
     pub ngram_size: usize,
     /// Share of word n-grams that repeat an earlier one.
     pub max_repeated_ngram_ratio: f64,
+    /// Smallest mean sentence length, in words (10).
     pub min_avg_sentence_words: f64,
+    /// Largest mean sentence length, in words (100).
     pub max_avg_sentence_words: f64,
 }
 
@@ -41,6 +45,7 @@ impl Default for HeuristicsConfig {
 }
 
 impl HeuristicsConfig {
+    /// Checks the shares and bounds, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         ensure_unit_interval(
             path,
@@ -73,6 +78,7 @@ pub struct Heuristics {
 }
 
 impl Heuristics {
+    /// Builds the step from its options.
     pub fn new(config: &HeuristicsConfig) -> Result<Self, ConfigError> {
         config.validate("quality.heuristics")?;
         Ok(Self {

@@ -17,15 +17,22 @@ use crate::error::ConfigError;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QualityConfig {
+    /// `[quality.gopher]`.
     pub gopher: gopher::GopherQualityConfig,
+    /// `[quality.gopher_repetition]`.
     pub gopher_repetition: gopher_repetition::GopherRepetitionConfig,
+    /// `[quality.c4]`.
     pub c4: c4::C4Config,
+    /// `[quality.fineweb]`.
     pub fineweb: fineweb::FinewebConfig,
+    /// `[quality.heuristics]`.
     pub heuristics: heuristics::HeuristicsConfig,
+    /// `[quality.score]`.
     pub score: score::ScoreConfig,
 }
 
 impl QualityConfig {
+    /// Checks every section, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         self.gopher.validate(&format!("{path}.gopher"))?;
         self.gopher_repetition

@@ -24,6 +24,7 @@ const MATTR_WINDOW: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+/// Options of the `quality_score` step (see the module doc for the components).
 pub struct ScoreConfig {
     /// Drop documents scoring lower.
     pub threshold: f64,
@@ -44,6 +45,7 @@ impl Default for ScoreConfig {
 }
 
 impl ScoreConfig {
+    /// Checks the threshold and bounds, naming the key under `path`.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         ensure_unit_interval(path, &[("threshold", self.threshold)])?;
         if self.target_words == 0 {
@@ -66,10 +68,15 @@ impl ScoreConfig {
 /// The components and total of the score of one text.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QualityBreakdown {
+    /// Length component, 0–1.
     pub length: f64,
+    /// Sentence length component, 0–1.
     pub sentence_length: f64,
+    /// Vocabulary diversity (MATTR) component, 0–1.
     pub diversity: f64,
+    /// Complete-sentence lines component, 0–1.
     pub completeness: f64,
+    /// Mean of the four components, checked against `threshold`.
     pub total: f64,
 }
 
@@ -79,6 +86,7 @@ pub struct QualityScore {
 }
 
 impl QualityScore {
+    /// Builds the step; validates its options.
     pub fn new(config: &ScoreConfig) -> Result<Self, ConfigError> {
         config.validate("quality.score")?;
         Ok(Self {
@@ -86,6 +94,7 @@ impl QualityScore {
         })
     }
 
+    /// The score of `text`, component by component.
     pub fn breakdown(&self, text: &str) -> QualityBreakdown {
         self.breakdown_of(crate::analysis::Analysis::default().of(text))
     }

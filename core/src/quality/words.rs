@@ -504,6 +504,7 @@ impl Default for EnglishTokenizer {
 }
 
 impl EnglishTokenizer {
+    /// Compiles the rule tables; costly, so share one (see [`english`]).
     pub fn new() -> Self {
         let mut prefixes = Vec::new();
         let mut plain: Vec<&str> = Vec::new();
