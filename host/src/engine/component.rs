@@ -394,7 +394,7 @@ mod tests {
             &tamis_core::Resources::default(),
         )
         .unwrap()
-        .process(&tamis_core::Document::new(id, text))
+        .process(&tamis_core::Document::text(id, text))
         .unwrap();
         assert_eq!(
             serde_json::to_string(&judged).unwrap(),
