@@ -4,6 +4,8 @@
 # the same binaries the build produces and wasmtime is compiled once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The same embedded component for the build below and the test run (host/build.rs).
+source scripts/component-env.sh
 cargo fmt --all --check
 scripts/build.sh
 # The wasmtime CLI whose `serve` runs the edge component in tests/tests/edge_http.rs.

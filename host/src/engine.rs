@@ -4,18 +4,22 @@
 //! for comparison and debugging, the wasm engine for isolation: a document that makes the core trap, loop
 //! or eat memory costs one error record, not the job.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use tamis_core::{ConfigFormat, Document, DocumentError, Outcome, Pipeline, Resources};
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{
     Config as WasmConfig, Engine as WasmEngine, Store, StoreLimits, StoreLimitsBuilder,
 };
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+mod component;
+
+use component::{load_component, locate_component};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -257,78 +261,6 @@ impl WasmShared {
             _ticker: Arc::new(Ticker { stop }),
         })
     }
-}
-
-/// Finds the component: the flag, `TAMIS_COMPONENT`, or the place cargo builds it next to this binary.
-pub fn locate_component(explicit: Option<&Path>) -> Result<PathBuf> {
-    if let Some(path) = explicit {
-        return Ok(path.to_path_buf());
-    }
-    if let Some(path) = std::env::var_os("TAMIS_COMPONENT") {
-        return Ok(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe().context("locating the tamis binary")?;
-    let dir = exe.parent().context("binary has no directory")?;
-    let candidates = [
-        dir.join("tamis_component.wasm"),
-        dir.join("../wasm32-wasip2/release/tamis_component.wasm"),
-        dir.join("../../wasm32-wasip2/release/tamis_component.wasm"),
-    ];
-    candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
-        anyhow!(
-            "the core component was not found next to the binary; build it with \
-             `cargo build -p tamis-component --target wasm32-wasip2 --release`, or pass --component PATH"
-        )
-    })
-}
-
-/// Compiles the component once and keeps the compiled artifact in a cache keyed by the component's bytes
-/// and the wasmtime version, so later runs start in milliseconds.
-fn load_component(engine: &WasmEngine, path: &Path) -> Result<Component> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("reading the core component {}", path.display()))?;
-    let key = xxhash_rust::xxh3::xxh3_128(&bytes)
-        ^ u128::from(xxhash_rust::xxh3::xxh3_64(
-            env!("CARGO_PKG_VERSION").as_bytes(),
-        ));
-    let cache_dir = cache_dir();
-    let cached = cache_dir
-        .as_ref()
-        .map(|d| d.join(format!("tamis-core-{key:032x}-wasmtime48.cwasm")));
-    if let Some(cached) = &cached
-        && cached.is_file()
-    {
-        // SAFETY: the file was written by `precompile_component` of this same wasmtime version (the name
-        // carries the hash of the component and the version); wasmtime also checks its own header.
-        if let Ok(component) = unsafe { Component::deserialize_file(engine, cached) } {
-            return Ok(component);
-        }
-    }
-    let compiled = engine
-        .precompile_component(&bytes)
-        .in_sandbox("compiling the core component")?;
-    if let Some(cached) = &cached
-        && let Some(dir) = cached.parent()
-        && std::fs::create_dir_all(dir).is_ok()
-    {
-        let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, &compiled).is_ok() {
-            let _ = std::fs::rename(&tmp, cached);
-        }
-    }
-    // SAFETY: the bytes were produced just above by this engine.
-    unsafe { Component::deserialize(engine, &compiled) }
-        .in_sandbox("loading the compiled core component")
-}
-
-fn cache_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("TAMIS_CACHE_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return Some(PathBuf::from(dir).join("tamis"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("tamis"))
 }
 
 /// Deadline of instantiating and configuring one instance.
