@@ -11,12 +11,16 @@
 # instance has no export named `wizer-initialize`"); kept, a second call only rebuilds the same pipeline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-wasmtime-cli.sh
+wasmtime="$(scripts/tool-path.sh wasmtime)"
+if [ ! -x "$wasmtime" ]; then
+    echo "build-edge: no wasmtime CLI at $wasmtime: run scripts/setup.sh first" >&2
+    exit 1
+fi
 cargo build --release -p tamis-edge --target wasm32-wasip2
 target_dir="${CARGO_TARGET_DIR:-target}"
 raw="$target_dir/wasm32-wasip2/release/tamis_edge.wasm"
 out="$target_dir/edge/tamis_edge.wasm"
 mkdir -p "$(dirname "$out")"
-"$(scripts/tool-path.sh wasmtime)" wizer --keep-init-func=true -S cli -S http "$raw" -o "$out.tmp" >/dev/null
+"$wasmtime" wizer --keep-init-func=true -S cli -S http "$raw" -o "$out.tmp" >/dev/null
 mv "$out.tmp" "$out"
 echo "edge: $out is $(wc -c <"$out") bytes (pre-initialized; before: $(wc -c <"$raw") bytes)"

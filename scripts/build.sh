@@ -7,7 +7,9 @@
 # rather than building it again in its build script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+# Run scripts/setup.sh once first (the wasm targets and the wasmtime CLI).
+# The host embeds the component built here (host/build.rs), not a second build of it.
+source scripts/component-env.sh
 source scripts/component-env.sh
 cargo build --release -p tamis-component --target wasm32-wasip2
 # The edge function: the Spin / WASI 0.2 HTTP component (edge/), run by `spin up` or `wasmtime serve`.

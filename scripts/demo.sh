@@ -4,11 +4,13 @@
 # duplicates and repeated paragraphs across all sources into out/DEDUP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh
 scripts/build.sh
+tamis="${CARGO_TARGET_DIR:-target}/release/tamis"
 rm -rf out
-target/release/tamis sample examples/tamis.toml
-target/release/tamis run examples/tamis.toml
-target/release/tamis dedup examples/tamis.toml
+"$tamis" sample examples/tamis.toml
+"$tamis" run examples/tamis.toml
+"$tamis" dedup examples/tamis.toml
 cat <<'MSG'
 
 Done. Look at:

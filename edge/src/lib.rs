@@ -14,5 +14,8 @@ pub mod input;
 pub mod preinit;
 pub mod settings;
 
+// The HTTP and `wizer-initialize` exports that spin-sdk and wit-bindgen generate are C-ABI functions,
+// unsafe code by definition; the request handling itself (`api`, `input`, `settings`) has none.
 #[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
 mod component;

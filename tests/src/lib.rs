@@ -3,6 +3,8 @@
 //! The real corpora live in `shared/data/` beside the repository (see its MANIFEST.md); the variable
 //! `TAMIS_SHARED_DATA` points elsewhere when needed.
 
+#![forbid(unsafe_code)]
+
 pub mod dedup_eval;
 pub mod edge;
 pub mod eval;

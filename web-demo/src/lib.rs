@@ -9,4 +9,6 @@
 pub mod session;
 
 #[cfg(target_arch = "wasm32")]
+// wasm-bindgen exports C-ABI functions, which is unsafe code by definition; the session logic has none.
+#[allow(unsafe_code)]
 mod bindings;

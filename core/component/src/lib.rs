@@ -4,7 +4,10 @@
 //! `target/wasm32-wasip2/release/tamis_component.wasm`, a component exporting `tamis:core/pipeline`.
 //! On native targets the crate is empty: the host links `tamis-core` directly for `--engine native`.
 
+// The bindings wit-bindgen generates export C-ABI functions, which is unsafe code by definition; this
+// module holds nothing else that needs it.
 #[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
 mod guest {
     use std::cell::RefCell;
 

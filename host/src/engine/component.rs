@@ -106,6 +106,7 @@ pub enum CacheLookup {
 }
 
 /// [`load_component`] with the cache folder given, reporting what the cache did.
+#[allow(unsafe_code)] // deserializing a verified compiled artifact; see the SAFETY notes
 pub fn load_with_cache(
     engine: &Engine,
     bytes: &[u8],
@@ -154,6 +155,7 @@ pub fn load_with_cache(
     Ok((component, lookup))
 }
 
+#[allow(unsafe_code)] // deserializing what this engine has just compiled
 fn compile(engine: &Engine, bytes: &[u8]) -> Result<(Component, Vec<u8>)> {
     let artifact = engine
         .precompile_component(bytes)
