@@ -20,7 +20,7 @@ try {
   // The page's own module, loaded again in the page: the same wasm the page judges with.
   const raw = await page.evaluate(
     async ({ config, jsonl }) => {
-      const module = await import('./pkg/tamis_web.js');
+      const module = await import(new URL('pkg/tamis_web.js', location.href).href);
       await module.default();
       const demo = new module.Demo();
       demo.configure(config, 'toml');
