@@ -648,13 +648,10 @@ fn binary_as_text(
             .collect();
         fields.push(Field::new(field.name(), DataType::Utf8, true));
         let _ = text.len();
-        columns.push(std::sync::Arc::new(text));
+        columns.push(Arc::new(text));
     }
-    let batch = arrow::record_batch::RecordBatch::try_new(
-        std::sync::Arc::new(Schema::new(fields)),
-        columns,
-    )
-    .map_err(|e| e.to_string())?;
+    let batch = arrow::record_batch::RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| e.to_string())?;
     Ok((batch, bad))
 }
 

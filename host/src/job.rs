@@ -719,18 +719,17 @@ fn state<'a, J: Job>(
     shards: &'a mut HashMap<ShardId, ShardState<J>>,
     shard: ShardId,
 ) -> Result<&'a mut ShardState<J>> {
-    if !shards.contains_key(&shard) {
-        let sink = job.open(&plan.inputs[shard.file], shard.file, shard.chunk)?;
-        shards.insert(
-            shard,
-            ShardState {
+    match shards.entry(shard) {
+        std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
+        std::collections::hash_map::Entry::Vacant(entry) => {
+            let sink = job.open(&plan.inputs[shard.file], shard.file, shard.chunk)?;
+            Ok(entry.insert(ShardState {
                 sink,
                 next_seq: 0,
                 pending: BTreeMap::new(),
                 end: None,
                 tally: job.tally(),
-            },
-        );
+            }))
+        }
     }
-    Ok(shards.get_mut(&shard).expect("inserted above"))
 }

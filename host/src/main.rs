@@ -54,7 +54,7 @@ enum Command {
 
 #[derive(Args)]
 struct DedupArgs {
-    /// Config file; its [dedup] and [fingerprint] sections shape the job.
+    /// Config file; its dedup and fingerprint sections shape the job.
     config: PathBuf,
     /// Input files, directories or globs (overrides dedup.input, else io.input).
     #[arg(long, num_args = 1..)]
@@ -84,7 +84,7 @@ struct DedupArgs {
 
 #[derive(Args)]
 struct DecontaminateArgs {
-    /// Config file with a [decontaminate] section naming the benchmarks.
+    /// Config file with a decontaminate section naming the benchmarks.
     config: PathBuf,
     /// Input files, directories or globs (overrides decontaminate.input, else io.input).
     #[arg(long, num_args = 1..)]
@@ -149,7 +149,7 @@ struct RunArgs {
 
 #[derive(Args)]
 struct SampleArgs {
-    /// Config file with a [sample] section.
+    /// Config file with a sample section.
     config: PathBuf,
     #[arg(long)]
     quiet: bool,

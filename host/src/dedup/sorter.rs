@@ -106,7 +106,7 @@ pub struct ExternalSorter<T> {
 
 impl<T: Fixed> ExternalSorter<T> {
     pub fn new(scratch: &Path, budget_bytes: usize) -> Self {
-        let capacity = (budget_bytes / std::mem::size_of::<T>().max(1)).max(1024);
+        let capacity = (budget_bytes / size_of::<T>().max(1)).max(1024);
         Self {
             buffer: Vec::new(),
             capacity,
