@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 bin="$(scripts/tool-path.sh wasmtime)"
 version="$(basename "$(dirname "$(dirname "$bin")")")"
 version="${version#wasmtime-}"
-if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "^wasmtime $version "; then
+if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qE "^wasmtime $version( |$)"; then
     exit 0
 fi
 cargo install --locked wasmtime-cli --version "$version" --root "$(dirname "$(dirname "$bin")")"
