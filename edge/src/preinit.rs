@@ -14,7 +14,7 @@
 //! the prepared one ([`Prepared::pipeline_for`]); any other config is built on the instance's first use,
 //! exactly as without pre-initialization, so a custom `TAMIS_CONFIG` still works (at the old cost).
 
-use tamis_core::{Config, ConfigError, Pipeline, Resources};
+use tamis_core::{Config, ConfigError, Document, Pipeline, Resources};
 
 use crate::settings::default_config;
 
@@ -29,6 +29,7 @@ impl Prepared {
     pub fn default_pipeline() -> Result<Self, ConfigError> {
         let config = default_config();
         let pipeline = Pipeline::new(config.clone(), &Resources::default())?;
+        warm(&pipeline);
         Ok(Self { config, pipeline })
     }
 
@@ -37,6 +38,21 @@ impl Prepared {
     pub fn pipeline_for(self, config: &Config) -> Option<Pipeline> {
         (self.config == *config).then_some(self.pipeline)
     }
+}
+
+/// Judges a small page and a small text with `pipeline` and forgets the outcomes. Some of the core's
+/// state is built on first use rather than with the pipeline (the process-wide English word tokenizer of
+/// the datatrove-style rules, `tamis_core::quality::words::english`); run once here, under wizer, it is in
+/// the snapshot too, instead of being built again by every request's fresh instance. Judging is pure (no
+/// imports), so it may run in the initializer.
+fn warm(pipeline: &Pipeline) {
+    const SENTENCES: &str = "The sieve was washed and dried before the flour was sifted again. \
+        Each batch of dough rested for an hour, and the bakers wrote down what they saw.";
+    let page = format!(
+        "<html><head><title>Notes</title></head><body><article><p>{SENTENCES}</p></article></body></html>"
+    );
+    let _ = pipeline.process(&Document::html("warm-up page", page));
+    let _ = pipeline.process(&Document::text("warm-up text", SENTENCES));
 }
 
 #[cfg(test)]
