@@ -142,8 +142,8 @@ impl StepName {
         self.info().section
     }
 
-    /// Steps that rewrite the text (`pii` too, with its placeholders). PII spans are byte ranges in the
-    /// output text, so no other such step may run after `pii`.
+    /// Steps that rewrite the text (`pii` too: it writes its replacement tags into the text). PII spans
+    /// are byte ranges in the output text, so no other such step may run after `pii`.
     pub fn rewrites_text(self) -> bool {
         self.info().rewrites_text
     }

@@ -226,26 +226,13 @@ impl Filter<'_> {
 pub fn run(config: &Config, fields: &Fields, plan: &DedupPlan) -> Result<Vec<StageStats>> {
     super::clusters::check_done(plan)?;
     let started = Instant::now();
-    let files: Vec<usize> = (0..plan.inputs.len())
-        .filter(|i| plan.shard.takes(*i))
-        .collect();
     let finished = job::drive(
         &Filter {
             config,
             fields,
             plan,
         },
-        &job::Plan {
-            inputs: &plan.inputs,
-            files,
-            fields: fields.clone(),
-            workers: plan.workers,
-            batch_size: plan.batch_size,
-            shard_size: u64::MAX,
-            max_record_bytes: plan.max_record_bytes,
-            root: plan.output.clone(),
-            quiet: plan.quiet,
-        },
+        &plan.record_job(fields, plan.output.clone()),
     )?;
     write_totals(plan)?;
     if finished.shards_written == 0 {

@@ -109,6 +109,26 @@ pub struct DedupPlan {
     pub quiet: bool,
 }
 
+impl DedupPlan {
+    /// The job-driver plan of a stage that reads the input records (signatures, filter): this task's share
+    /// of the input files, one shard per file, markers kept under `root`.
+    pub fn record_job(&self, fields: &Fields, root: PathBuf) -> crate::job::Plan<'_> {
+        crate::job::Plan {
+            inputs: &self.inputs,
+            files: (0..self.inputs.len())
+                .filter(|i| self.shard.takes(*i))
+                .collect(),
+            fields: fields.clone(),
+            workers: self.workers,
+            batch_size: self.batch_size,
+            shard_size: u64::MAX,
+            max_record_bytes: self.max_record_bytes,
+            root,
+            quiet: self.quiet,
+        }
+    }
+}
+
 /// What each key of a bucket entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]

@@ -258,26 +258,13 @@ pub fn run(
     plan: &DedupPlan,
 ) -> Result<Vec<StageStats>> {
     let started = Instant::now();
-    let files: Vec<usize> = (0..plan.inputs.len())
-        .filter(|i| plan.shard.takes(*i))
-        .collect();
     let finished = job::drive(
         &Fingerprint {
             config,
             factory,
             plan,
         },
-        &job::Plan {
-            inputs: &plan.inputs,
-            files,
-            fields: fields.clone(),
-            workers: plan.workers,
-            batch_size: plan.batch_size,
-            shard_size: u64::MAX,
-            max_record_bytes: plan.max_record_bytes,
-            root: plan.work.clone(),
-            quiet: plan.quiet,
-        },
+        &plan.record_job(fields, plan.work.clone()),
     )?;
     if finished.shards_written == 0 {
         return Ok(Vec::new());
