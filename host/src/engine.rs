@@ -18,6 +18,9 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 mod component;
+mod fuel;
+
+pub use fuel::measure_fuel;
 
 use component::{load_component, locate_component};
 
@@ -216,6 +219,74 @@ struct GuestState {
     stderr: MemoryOutputPipe,
 }
 
+impl GuestState {
+    /// A sandbox with no files, no network and no environment; what the guest prints on stderr is kept
+    /// (64 KiB) to explain a trap.
+    fn new(memory_bytes: usize) -> Self {
+        let stderr = MemoryOutputPipe::new(64 * 1024);
+        let mut wasi = WasiCtx::builder();
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .stderr(stderr.clone());
+        Self {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory_bytes)
+                // A component is several core instances (the core, its shims and fixups); these counts only
+                // need to cover that fixed structure, the memory cap is what guards against documents.
+                .instances(64)
+                .memories(16)
+                .tables(64)
+                .trap_on_grow_failure(true)
+                .build(),
+            stderr,
+        }
+    }
+}
+
+/// Applies the memory cap to a store.
+fn state_limits(store: &mut Store<GuestState>, memory_bytes: usize) {
+    store.limiter(|s| &mut s.limits);
+    // Outcomes are copied out of the guest in one call; wasmtime's default cap on that (128 MiB) would
+    // turn every document above it into an error. The memory cap already bounds what the guest can hand
+    // back, so the copy may be as large as the memory.
+    store.set_hostcall_fuel(memory_bytes);
+}
+
+/// The runtime's resources as the component's interface carries them.
+fn wit_resources(resources: &Resources) -> wit::Resources {
+    wit::Resources {
+        tokenizer_json: resources.tokenizer_json.clone(),
+    }
+}
+
+fn wit_document(d: &Document) -> wit::Document {
+    wit::Document {
+        id: d.id.clone(),
+        text: d.text.clone(),
+        html: d.html.clone(),
+        url: d.url.clone(),
+        metadata: d.metadata.clone(),
+    }
+}
+
+/// Links WASI (and nothing else) for the core component.
+fn link(
+    engine: &WasmEngine,
+    component: &wasmtime::component::Component,
+) -> Result<bindings::TamisPre<GuestState>> {
+    let mut linker: Linker<GuestState> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).in_sandbox("linking WASI")?;
+    bindings::TamisPre::new(
+        linker
+            .instantiate_pre(component)
+            .in_sandbox("linking the core component")?,
+    )
+    .in_sandbox("the core component does not export the `tamis` world")
+}
+
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -233,14 +304,7 @@ impl WasmShared {
         config.wasm_component_model(true);
         let engine = WasmEngine::new(&config).in_sandbox("starting wasmtime")?;
         let component = load_component(&engine, &path)?;
-        let mut linker: Linker<GuestState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).in_sandbox("linking WASI")?;
-        let pre = bindings::TamisPre::new(
-            linker
-                .instantiate_pre(&component)
-                .in_sandbox("linking the core component")?,
-        )
-        .in_sandbox("the core component does not export the `tamis` world")?;
+        let pre = link(&engine, &component)?;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         {
             let engine = engine.clone();
@@ -294,9 +358,7 @@ impl WasmInstance {
                 ConfigFormat::Yaml => wit::ConfigFormat::Yaml,
                 ConfigFormat::Json => wit::ConfigFormat::Json,
             },
-            resources: wit::Resources {
-                tokenizer_json: resources.tokenizer_json.clone(),
-            },
+            resources: wit_resources(resources),
             live: None,
         };
         me.ensure_live()?;
@@ -308,32 +370,9 @@ impl WasmInstance {
         if self.live.is_some() {
             return Ok(());
         }
-        let stderr = MemoryOutputPipe::new(64 * 1024);
-        let mut wasi = WasiCtx::builder();
-        wasi.allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .stderr(stderr.clone());
-        let state = GuestState {
-            wasi: wasi.build(),
-            table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory_bytes)
-                // A component is several core instances (the core, its shims and fixups); these counts only
-                // need to cover that fixed structure, the memory cap is what guards against documents.
-                .instances(64)
-                .memories(16)
-                .tables(64)
-                .trap_on_grow_failure(true)
-                .build(),
-            stderr,
-        };
+        let state = GuestState::new(self.limits.memory_bytes);
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
-        // Outcomes are copied out of the guest in one call; wasmtime's default cap on that (128 MiB) would
-        // turn every document above it into an error. The memory cap already bounds what the guest can hand
-        // back, so the copy may be as large as the memory.
-        store.set_hostcall_fuel(self.limits.memory_bytes);
+        state_limits(&mut store, self.limits.memory_bytes);
         store.epoch_deadline_trap();
         // Starting an instance compiles every rule of the pipeline inside the guest: a fixed cost that no
         // document causes, so it has its own, generous deadline rather than the batch's.
@@ -371,16 +410,7 @@ impl WasmInstance {
             return Err("the core component could not be started".into());
         };
         store.set_epoch_deadline(ticks);
-        let wit_docs: Vec<wit::Document> = docs
-            .iter()
-            .map(|d| wit::Document {
-                id: d.id.clone(),
-                text: d.text.clone(),
-                html: d.html.clone(),
-                url: d.url.clone(),
-                metadata: d.metadata.clone(),
-            })
-            .collect();
+        let wit_docs: Vec<wit::Document> = docs.iter().map(wit_document).collect();
         match instance
             .tamis_core_pipeline()
             .call_process(&mut *store, &wit_docs)

@@ -170,6 +170,13 @@ struct BenchArgs {
     repeat: usize,
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
+    /// Use only the first N readable documents of the input.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Count the wasm instructions (wasmtime fuel) of building the pipeline and of judging each document,
+    /// instead of timing: the same figures on every run and machine. Prints one JSON object.
+    #[arg(long)]
+    fuel: bool,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -599,6 +606,52 @@ fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// `tamis bench --fuel`: the fuel of building the pipeline and of judging each document, as JSON.
+fn bench_fuel(
+    config: &Config,
+    args: &BenchArgs,
+    source: &(String, ConfigFormat),
+    docs: &[tamis_core::Document],
+    unreadable: u64,
+) -> Result<std::process::ExitCode> {
+    let report = engine::measure_fuel(
+        &source.0,
+        source.1,
+        &load_resources(config, &args.config)?,
+        args.engine.component.as_deref(),
+        args.engine.memory_mib.saturating_mul(1 << 20),
+        docs,
+    )?;
+    let bytes: u64 = docs
+        .iter()
+        .map(|d| d.text.as_ref().or(d.html.as_ref()).map_or(0, |t| t.len()) as u64)
+        .sum();
+    let mut sorted = report.per_document.clone();
+    sorted.sort_unstable();
+    let quantile = |q: f64| -> u64 {
+        if sorted.is_empty() {
+            return 0;
+        }
+        sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    };
+    let judging = report.judging();
+    let summary = serde_json::json!({
+        "documents": docs.len(),
+        "unreadable_records": unreadable,
+        "bytes": bytes,
+        "setup_fuel": report.setup,
+        "judge_fuel": judging,
+        "judge_fuel_per_byte": if bytes == 0 { 0.0 } else { judging as f64 / bytes as f64 },
+        "per_document_fuel": {
+            "p50": quantile(0.5),
+            "p90": quantile(0.9),
+            "max": sorted.last().copied().unwrap_or(0),
+        },
+    });
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
     let (config, source) = load_config(&args.config)?;
     let files = input::discover(&resolve_inputs(&args.input, None, &config, &args.config)?)?;
@@ -622,6 +675,12 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
                 Err(_) => unreadable += 1,
             }
         }
+    }
+    if let Some(limit) = args.limit {
+        docs.truncate(limit);
+    }
+    if args.fuel {
+        return bench_fuel(&config, &args, &source, &docs, unreadable);
     }
     let workers = workers_of(args.workers, &config)?;
     let mb: f64 = docs
