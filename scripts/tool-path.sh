@@ -7,17 +7,22 @@
 #
 #   scripts/tool-path.sh wasmtime        # the wasmtime CLI, at the version the host's wasmtime crate has
 #   scripts/tool-path.sh wasm-bindgen    # wasm-bindgen-cli, at the wasm-bindgen version in Cargo.lock
+#   scripts/tool-path.sh tokenizers-py   # the python of a venv holding Python `tokenizers` at the version
+#                                        # of the Rust `tokenizers` crate in Cargo.lock (the tokenize tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tool="${1:?usage: scripts/tool-path.sh wasmtime|wasm-bindgen}"
+tool="${1:?usage: scripts/tool-path.sh wasmtime|wasm-bindgen|tokenizers-py}"
 case "$tool" in
     # The wasmtime crate's version in Cargo.lock: `wasmtime serve` then runs the edge component on the same
     # runtime release as the host.
     wasmtime) crate="wasmtime" ;;
     # wasm-bindgen-cli must equal the wasm-bindgen crate's version exactly, or its glue does not match.
     wasm-bindgen) crate="wasm-bindgen" ;;
+    # The Python bindings of the same `tokenizers` release as the crate the core links: the reference the
+    # tokenize tests and benchmark compare token ids and speed with (scripts/setup-python-ref.sh).
+    tokenizers-py) crate="tokenizers" ;;
     *)
-        echo "tool-path: unknown tool '$tool' (expected wasmtime or wasm-bindgen)" >&2
+        echo "tool-path: unknown tool '$tool' (expected wasmtime, wasm-bindgen or tokenizers-py)" >&2
         exit 2
         ;;
 esac
@@ -27,4 +32,7 @@ if [ -z "$version" ]; then
     exit 1
 fi
 tools="${TAMIS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tamis-tools}"
-echo "$tools/$tool-$version/bin/$tool"
+case "$tool" in
+    tokenizers-py) echo "$tools/$tool-$version/bin/python" ;;
+    *) echo "$tools/$tool-$version/bin/$tool" ;;
+esac

@@ -16,6 +16,7 @@ use crate::language::LanguageConfig;
 use crate::normalize::NormalizeConfig;
 use crate::pii::PiiConfig;
 use crate::quality::QualityConfig;
+use crate::tokenize::TokenizeConfig;
 use crate::tokens::TokensConfig;
 
 pub use crate::registry::StepName;
@@ -163,6 +164,8 @@ pub struct Config {
     pub dedup: DedupConfig,
     /// `tamis decontaminate`: benchmark n-gram overlap.
     pub decontaminate: DecontaminateConfig,
+    /// `tamis tokenize`: token ids into a Megatron-LM indexed dataset.
+    pub tokenize: TokenizeConfig,
 }
 
 impl Default for Config {
@@ -181,6 +184,7 @@ impl Default for Config {
             sample: SampleConfig::default(),
             dedup: DedupConfig::default(),
             decontaminate: DecontaminateConfig::default(),
+            tokenize: TokenizeConfig::default(),
         }
     }
 }
@@ -318,6 +322,7 @@ impl Config {
         self.sample.validate("sample")?;
         self.dedup.validate("dedup")?;
         self.decontaminate.validate("decontaminate")?;
+        self.tokenize.validate("tokenize")?;
         if self.io.workers == Some(0) {
             return Err(ConfigError::new(
                 "io.workers",

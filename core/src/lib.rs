@@ -33,6 +33,7 @@ pub mod quality;
 pub mod record;
 pub mod registry;
 pub mod step;
+pub mod tokenize;
 pub mod tokens;
 pub mod wire;
 

@@ -60,6 +60,9 @@ impl EngineKind {
 /// The judgment on one document: an outcome, or an error message (invalid document, trap, timeout).
 pub type Judgment = Result<Outcome, DocumentError>;
 
+/// The token ids of one text, or why it could not be encoded (tokenizer error, trap, timeout).
+pub type Encoded = std::result::Result<Vec<u32>, String>;
+
 /// What one batch gives back.
 #[derive(Debug, Default)]
 pub struct BatchResult {
@@ -155,7 +158,11 @@ impl EngineFactory {
                     .map_err(|e| anyhow!("config: {e}"))?;
                 let pipeline =
                     Pipeline::new(config, &self.resources).map_err(|e| anyhow!("config: {e}"))?;
-                Ok(Box::new(NativeEngine { pipeline }))
+                Ok(Box::new(NativeEngine {
+                    pipeline,
+                    tokenizer_json: self.resources.tokenizer_json.clone(),
+                    encoder: None,
+                }))
             }
             Some(shared) => Ok(Box::new(WasmInstance::new(
                 shared,
@@ -172,10 +179,26 @@ pub trait CoreEngine: Send {
     /// One judgment per document, in order. Never fails as a whole: whatever goes wrong with a document
     /// becomes that document's error.
     fn process(&mut self, docs: &[Document]) -> BatchResult;
+
+    /// The token ids of each text (the tokenizer of the config's resources, no special tokens added), in
+    /// order. Never fails as a whole, as [`CoreEngine::process`].
+    fn tokenize(&mut self, texts: &[String]) -> Vec<Encoded>;
 }
 
 struct NativeEngine {
     pipeline: Pipeline,
+    /// The tokenizer.json of the resources, loaded into `encoder` on the first `tokenize`.
+    tokenizer_json: Option<Vec<u8>>,
+    encoder: Option<tamis_core::tokenize::Encoder>,
+}
+
+/// The message of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 impl CoreEngine for NativeEngine {
@@ -192,14 +215,9 @@ impl CoreEngine for NativeEngine {
                     pipeline.process_timed(doc, &clock, nanos)
                 }))
                 .unwrap_or_else(|panic| {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into());
                     Err(DocumentError {
                         id: doc.id.clone(),
-                        message: format!("core panicked: {message}"),
+                        message: format!("core panicked: {}", panic_message(&*panic)),
                     })
                 })
             })
@@ -208,6 +226,34 @@ impl CoreEngine for NativeEngine {
             judgments,
             step_nanos,
         }
+    }
+
+    fn tokenize(&mut self, texts: &[String]) -> Vec<Encoded> {
+        if self.encoder.is_none() {
+            let loaded = match self.tokenizer_json.take() {
+                None => Err(
+                    "tokenize needs a tokenizer: the config's resources hold no tokenizer.json"
+                        .to_string(),
+                ),
+                Some(json) => tamis_core::tokenize::Encoder::new(&json).map_err(|e| e.to_string()),
+            };
+            match loaded {
+                Ok(encoder) => self.encoder = Some(encoder),
+                Err(message) => return texts.iter().map(|_| Err(message.clone())).collect(),
+            }
+        }
+        let Some(encoder) = &self.encoder else {
+            return texts.iter().map(|_| Err("no tokenizer".into())).collect();
+        };
+        texts
+            .iter()
+            .map(|text| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encoder.encode(text)))
+                    .unwrap_or_else(|panic| {
+                        Err(format!("core panicked: {}", panic_message(&*panic)))
+                    })
+            })
+            .collect()
     }
 }
 
@@ -399,9 +445,16 @@ impl WasmInstance {
         (self.limits.batch_timeout.as_millis() / TICK.as_millis()).max(1) as u64
     }
 
-    /// Runs one call; on a trap the instance is thrown away (its state may be corrupt) and the trap is
-    /// returned with whatever the guest printed.
-    fn call(&mut self, docs: &[Document]) -> std::result::Result<BatchResult, String> {
+    /// Runs one call into the instance; on a trap the instance is thrown away (its state may be corrupt)
+    /// and the trap is returned with whatever the guest printed. A call the guest refuses as a whole
+    /// (`Err` from the export) discards the instance too.
+    fn guarded<R>(
+        &mut self,
+        call: impl FnOnce(
+            &mut Store<GuestState>,
+            &bindings::Tamis,
+        ) -> wasmtime::Result<std::result::Result<R, String>>,
+    ) -> std::result::Result<R, String> {
         if let Err(e) = self.ensure_live() {
             return Err(format!("{e:#}"));
         }
@@ -410,23 +463,8 @@ impl WasmInstance {
             return Err("the core component could not be started".into());
         };
         store.set_epoch_deadline(ticks);
-        let wit_docs: Vec<wit::Document> = docs.iter().map(wit_document).collect();
-        match instance
-            .tamis_core_pipeline()
-            .call_process(&mut *store, &wit_docs)
-        {
-            Ok(Ok(batch)) if batch.results.len() == docs.len() => Ok(BatchResult {
-                judgments: batch.results.into_iter().map(judgment_from_wit).collect(),
-                step_nanos: batch.step_nanos,
-            }),
-            Ok(Ok(batch)) => {
-                self.live = None;
-                Err(format!(
-                    "component returned {} results for {} documents",
-                    batch.results.len(),
-                    docs.len()
-                ))
-            }
+        match call(store, instance) {
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(message)) => {
                 self.live = None;
                 Err(message)
@@ -454,6 +492,46 @@ impl WasmInstance {
                 Err(message)
             }
         }
+    }
+
+    /// Judges one batch in the instance.
+    fn call(&mut self, docs: &[Document]) -> std::result::Result<BatchResult, String> {
+        let wit_docs: Vec<wit::Document> = docs.iter().map(wit_document).collect();
+        let batch = self.guarded(|store, instance| {
+            instance
+                .tamis_core_pipeline()
+                .call_process(&mut *store, &wit_docs)
+        })?;
+        if batch.results.len() != docs.len() {
+            self.live = None;
+            return Err(format!(
+                "component returned {} results for {} documents",
+                batch.results.len(),
+                docs.len()
+            ));
+        }
+        Ok(BatchResult {
+            judgments: batch.results.into_iter().map(judgment_from_wit).collect(),
+            step_nanos: batch.step_nanos,
+        })
+    }
+
+    /// Encodes one batch of texts in the instance.
+    fn call_tokenize(&mut self, texts: &[String]) -> std::result::Result<Vec<Encoded>, String> {
+        let ids = self.guarded(|store, instance| {
+            instance
+                .tamis_core_pipeline()
+                .call_tokenize(&mut *store, texts)
+        })?;
+        if ids.len() != texts.len() {
+            self.live = None;
+            return Err(format!(
+                "component returned {} token lists for {} texts",
+                ids.len(),
+                texts.len()
+            ));
+        }
+        Ok(ids)
     }
 }
 
@@ -522,6 +600,23 @@ impl CoreEngine for WasmInstance {
                     .collect(),
                 step_nanos: Vec::new(),
             },
+        }
+    }
+
+    fn tokenize(&mut self, texts: &[String]) -> Vec<Encoded> {
+        match self.call_tokenize(texts) {
+            Ok(ids) => ids,
+            // The same quarantine as `process`: one text at a time, so only a text that itself traps or
+            // times out becomes an error.
+            Err(_) if texts.len() > 1 => texts
+                .iter()
+                .map(|text| {
+                    self.call_tokenize(std::slice::from_ref(text))
+                        .and_then(|mut one| one.pop().ok_or_else(|| "no result".to_string()))
+                        .and_then(|one| one)
+                })
+                .collect(),
+            Err(message) => texts.iter().map(|_| Err(message.clone())).collect(),
         }
     }
 }

@@ -248,6 +248,38 @@ pub fn read_marker<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     Ok(Some(marker.stats))
 }
 
+/// The counts of every shard of one input file, in order, once all of them are marked done (the marker
+/// of the last says it is the last); `None` while any is missing. `marker` gives the marker path of a
+/// shard number. For a stage that reads the results of a whole job after it (`tamis tokenize` assembling
+/// its output from every shard's part).
+pub fn finished_file<T: DeserializeOwned>(
+    marker: impl Fn(u64) -> PathBuf,
+) -> Result<Option<Vec<T>>> {
+    let mut shards = Vec::new();
+    let mut chunk = 0u64;
+    loop {
+        let path = marker(chunk);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let marker: Marker<T> = serde_json::from_str(
+            &std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| {
+            format!(
+                "{} is corrupt; delete it to redo that shard",
+                path.display()
+            )
+        })?;
+        shards.push(marker.stats);
+        if marker.last {
+            return Ok(Some(shards));
+        }
+        chunk += 1;
+    }
+}
+
 /// The xxh3-64 of a file's bytes, in hex.
 pub fn checksum(path: &Path) -> Result<String> {
     let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;

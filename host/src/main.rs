@@ -6,6 +6,7 @@ mod bench;
 mod decontaminate;
 mod dedup;
 mod engine;
+mod indexed_dataset;
 mod input;
 mod job;
 mod output;
@@ -14,6 +15,7 @@ mod record;
 mod run;
 mod sample;
 mod stats;
+mod tokenize;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,6 +52,40 @@ enum Command {
     Decontaminate(DecontaminateArgs),
     /// Check a config and print it with every default filled in.
     Check(CheckArgs),
+    /// Turn kept records into token ids, written as a Megatron-LM indexed dataset (.bin + .idx).
+    Tokenize(TokenizeArgs),
+}
+
+#[derive(Args)]
+struct TokenizeArgs {
+    /// Config file; its tokenize section names the tokenizer and shapes the output.
+    config: PathBuf,
+    /// Input files, directories or globs (overrides tokenize.input, else io.input).
+    #[arg(long, num_args = 1..)]
+    input: Vec<String>,
+    /// Output directory (overrides tokenize.output).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// This task's share, `i/N`: encodes input files numbered i mod N; a run without it writes the output
+    /// once every file is encoded.
+    #[arg(long, value_parser = dedup::Shard::parse)]
+    shard: Option<dedup::Shard>,
+    /// Worker threads (overrides io.workers; default: all cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Texts per call into the engine.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Records per encoded part (the unit of resumption).
+    #[arg(long, default_value_t = 10_000)]
+    shard_size: u64,
+    /// A longer record (line, or Parquet row as JSON) is an error record, found without holding it whole.
+    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: u64,
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -207,6 +243,7 @@ fn real_main() -> Result<std::process::ExitCode> {
         Command::Bench(args) => cmd_bench(args),
         Command::Dedup(args) => cmd_dedup(args),
         Command::Decontaminate(args) => cmd_decontaminate(args),
+        Command::Tokenize(args) => cmd_tokenize(args),
         Command::Check(args) => {
             let (config, _) = load_config(&args.config)?;
             let format = ConfigFormat::parse_name(&args.format).ok_or_else(|| {
@@ -760,4 +797,172 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
     } else {
         std::process::ExitCode::FAILURE
     })
+}
+
+/// The tokenizer of `tamis tokenize` as bytes of a `tokenizer.json`, and where it came from:
+/// `tokenize.tokenizer`, else `tokenize.vocab` + `tokenize.merges` (GPT-2 files, turned into a
+/// tokenizer.json by the core), else `tokens.tokenizer`. Paths are relative to the config's folder.
+fn tokenizer_bytes(config: &Config, base: &Path) -> Result<(Vec<u8>, String)> {
+    let section = &config.tokenize;
+    let read = |key: &str, file: &str| -> Result<(Vec<u8>, String)> {
+        let path = base.join(file);
+        let bytes = read_bounded(&path, MAX_TOKENIZER_BYTES)
+            .with_context(|| format!("{key}: reading {}", path.display()))?;
+        Ok((bytes, path.display().to_string()))
+    };
+    if let Some(file) = &section.tokenizer {
+        return read("tokenize.tokenizer", file);
+    }
+    if let (Some(vocab), Some(merges)) = (&section.vocab, &section.merges) {
+        let (vocab_bytes, vocab_path) = read("tokenize.vocab", vocab)?;
+        let (merges_bytes, merges_path) = read("tokenize.merges", merges)?;
+        let json = tamis_core::tokenize::gpt2_tokenizer_json(&vocab_bytes, &merges_bytes)
+            .map_err(|e| anyhow!("tokenize.{e}"))?;
+        return Ok((json.into_bytes(), format!("{vocab_path} + {merges_path}")));
+    }
+    let tokens = serde_json::to_value(&config.tokens).ok().and_then(|v| {
+        v.get("tokenizer")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+    });
+    match tokens {
+        Some(file) => read("tokens.tokenizer", &file),
+        None => bail!(
+            "tokenize.tokenizer: no tokenizer; name a tokenizer.json (or tokenize.vocab and tokenize.merges for GPT-2 files)"
+        ),
+    }
+}
+
+fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
+    let (config, _) = load_config(&args.config)?;
+    let section = &config.tokenize;
+    let own = Some(("tokenize.input", section.input.as_slice()));
+    let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| base.join(&section.output));
+    let workers = workers_of(args.workers, &config)?;
+    if args.batch_size == 0 || args.shard_size == 0 {
+        bail!("--batch-size and --shard-size must be at least 1");
+    }
+    let (json, source) = tokenizer_bytes(&config, base)?;
+    let tokenizer = tokenize::Tokenizer::resolve(section, json, source)?;
+    let mut fields = record::Fields::from_io(&config.io);
+    if let Some(key) = &section.text_key {
+        fields.text = key.clone();
+    }
+    // Token ids are made from text; a record with only HTML is an error naming it, not a page to extract.
+    fields.html = None;
+    let kind = match (args.engine.engine, &config.io.engine) {
+        (Some(kind), _) => kind,
+        (None, Some(name)) => EngineKind::parse(name)?,
+        (None, None) => EngineKind::Wasm,
+    };
+    // The core gets a pipeline of no steps (nothing is judged) and the tokenizer in its resources.
+    let mut resources = Resources::default();
+    resources.tokenizer_json = Some(tokenizer.json.clone());
+    let factory = EngineFactory::new(
+        kind,
+        r#"{"steps": []}"#,
+        ConfigFormat::Json,
+        resources,
+        args.engine.component.as_deref(),
+        Limits {
+            memory_bytes: args.engine.memory_mib.saturating_mul(1 << 20),
+            batch_timeout: batch_timeout(args.engine.batch_timeout)?,
+        },
+    )?;
+    let shard = args.shard.unwrap_or(dedup::Shard::ALL);
+    let share = args
+        .shard
+        .filter(|s| s.count > 1)
+        .map(|s| (s.index, s.count));
+    let _lock = job::lock_output(&output, share)?;
+    job::handle_interrupts(&output, "tokenize");
+    if !args.quiet {
+        eprintln!(
+            "tamis tokenize: {} input files, {} workers, engine {}, tokenizer {}, output {}",
+            inputs.len(),
+            workers,
+            factory.kind().as_str(),
+            tokenizer.source,
+            output.display()
+        );
+    }
+    let plan = tokenize::TokenizePlan {
+        inputs,
+        output: output.clone(),
+        workers,
+        batch_size: args.batch_size,
+        shard_size: args.shard_size,
+        max_record_bytes: args.max_record_bytes,
+        shard,
+        quiet: args.quiet,
+    };
+    match tokenize::tokenize(section, &fields, &tokenizer, &factory, &plan)? {
+        tokenize::Outcome::Encoded {
+            counts,
+            files_pending,
+        } => {
+            eprintln!(
+                "encoded this task's share: {} = {} kept + {} dropped + {} errors, {} tokens; {}",
+                counts.docs_in,
+                counts.kept,
+                counts.dropped,
+                counts.errors,
+                counts.tokens,
+                if files_pending > 0 {
+                    format!(
+                        "{files_pending} input file(s) still to encode by other tasks; then run `tamis tokenize` \
+                         without --shard to write the output"
+                    )
+                } else {
+                    "every input is encoded: run `tamis tokenize` without --shard to write the output".into()
+                }
+            );
+        }
+        tokenize::Outcome::Written(report) => {
+            let t = &report.tokens_per_document;
+            eprintln!(
+                "documents {}  tokens {}  tokens/document p50 {} p90 {} p99 {} max {}  cut at max_tokens {} ({:.2} %)",
+                report.documents,
+                report.tokens,
+                t.p50,
+                t.p90,
+                t.p99,
+                t.max,
+                report.cut,
+                report.cut_share * 100.0
+            );
+            let seconds = report.encode_seconds + report.write_seconds;
+            eprintln!(
+                "{:.2} s: {:.0} docs/s, {:.2} MB/s, {:.0} tokens/s; {} file(s) of {}",
+                seconds,
+                report.docs_in as f64 / seconds.max(1e-9),
+                report.bytes_in as f64 / 1e6 / seconds.max(1e-9),
+                report.tokens as f64 / seconds.max(1e-9),
+                report.files.len(),
+                report.dtype.name()
+            );
+            eprintln!(
+                "accounting ok: {} = {} kept + {} dropped + {} errors; results in {} (tokens-*.bin/.idx, stats.json)",
+                report.docs_in,
+                report.kept,
+                report.dropped,
+                report.errors,
+                output.display()
+            );
+            // The job is complete: the place to write a `lineage.json` beside the output, from the
+            // config, the inputs (`plan.inputs`) and these files.
+            let files = tokenize::output_files(&report, &output);
+            if !args.quiet {
+                for file in &files {
+                    eprintln!("  {}", file.display());
+                }
+            }
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -24,6 +24,10 @@ mod guest {
     thread_local! {
         // The component is single-threaded; the configured pipeline lives for the instance's lifetime.
         static PIPELINE: RefCell<Option<core::Pipeline>> = const { RefCell::new(None) };
+        // The tokenizer.json of the installed config, loaded into an encoder on the first `tokenize` call:
+        // a `run` instance that never tokenizes does not pay for parsing it a second time.
+        static TOKENIZER_JSON: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+        static ENCODER: RefCell<Option<core::tokenize::Encoder>> = const { RefCell::new(None) };
     }
 
     struct Component;
@@ -48,6 +52,8 @@ mod guest {
             };
             let pipeline = core::Pipeline::new(config, &resources).map_err(|e| e.to_string())?;
             PIPELINE.with(|p| *p.borrow_mut() = Some(pipeline));
+            TOKENIZER_JSON.with(|t| *t.borrow_mut() = resources.tokenizer_json);
+            ENCODER.with(|e| *e.borrow_mut() = None);
             Ok(effective)
         }
 
@@ -82,6 +88,28 @@ mod guest {
                     results,
                     step_nanos,
                 })
+            })
+        }
+
+        fn tokenize(texts: Vec<String>) -> Result<Vec<Result<Vec<u32>, String>>, String> {
+            if PIPELINE.with(|p| p.borrow().is_none()) {
+                return Err("tokenize called before configure".into());
+            }
+            ENCODER.with(|encoder| {
+                let mut encoder = encoder.borrow_mut();
+                if encoder.is_none() {
+                    let built = TOKENIZER_JSON
+                        .with(|t| t.borrow().as_deref().map(core::tokenize::Encoder::new))
+                        .ok_or(
+                            "tokenize needs a tokenizer: the config's resources hold no tokenizer.json",
+                        )?
+                        .map_err(|e| e.to_string())?;
+                    // Loaded: the bytes are no longer needed.
+                    TOKENIZER_JSON.with(|t| *t.borrow_mut() = None);
+                    *encoder = Some(built);
+                }
+                let encoder = encoder.as_ref().ok_or("no tokenizer")?;
+                Ok(encoder.encode_batch(&texts))
             })
         }
     }
