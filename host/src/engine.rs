@@ -296,6 +296,8 @@ impl WasmInstance {
             },
             resources: wit::Resources {
                 tokenizer_json: resources.tokenizer_json.clone(),
+                language_model: resources.language_model.clone(),
+                quality_classifier_model: resources.quality_classifier_model.clone(),
             },
             live: None,
         };
