@@ -65,6 +65,9 @@ fn lid176_agrees_with_fasttext_on_every_langid_and_web_text() -> Result<()> {
     Ok(())
 }
 
+/// Labelled training texts, `(label, text)`.
+type Examples = [(String, String)];
+
 /// The DCLM human-labelled documents as `(label, text)`: `__label__hq` for label 1, `__label__cc` (DCLM's
 /// name for random Common Crawl) for 0.
 fn dclm_examples() -> Result<Vec<(String, String)>> {
@@ -107,7 +110,7 @@ fn models_trained_by_fasttext_agree_for_every_loss_dense_and_quantized() -> Resu
         .rev()
         .take(200)
         .collect();
-    let cases: [(&str, &[(String, String)], &[&str]); 5] = [
+    let cases: [(&str, &Examples, &[&str]); 5] = [
         (
             "softmax.bin",
             &dclm,

@@ -16,6 +16,9 @@ use tamis_tests::eval::langid;
 use tamis_tests::langid_eval::evaluate;
 use tamis_tests::{fasttext_ref, shared_data};
 
+/// A detector under evaluation.
+type Detect<'a> = dyn Fn(&str) -> Option<LanguageGuess> + 'a;
+
 const FILES: [&str; 2] = [
     "langid/udhr_articles_1-3.jsonl.gz",
     "langid/whatlang_examples.jsonl",
@@ -60,7 +63,7 @@ fn main() -> Result<()> {
     let combined = |text: &str| combine(lid.detect(text), whatlang.detect(text), &lid_codes);
     let mut union = lid_codes.clone();
     union.extend(whatlang_codes.iter().copied());
-    let detectors: [(&str, &[&str], &dyn Fn(&str) -> Option<LanguageGuess>); 3] = [
+    let detectors: [(&str, &[&str], &Detect); 3] = [
         ("whatlang", &whatlang_codes, &|t| whatlang.detect(t)),
         ("lid.176", &lid_codes, &|t| lid.detect(t)),
         ("lid.176+whatlang", &union, &combined),
