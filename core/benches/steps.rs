@@ -53,6 +53,7 @@ fn steps(c: &mut Criterion) {
             .unwrap();
     let resources = Resources {
         tokenizer_json: Some(tokenizer),
+        ..Resources::default()
     };
 
     let mut group = c.benchmark_group("step");

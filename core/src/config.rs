@@ -17,6 +17,7 @@ use crate::normalize::NormalizeConfig;
 use crate::pii::PiiConfig;
 use crate::quality::QualityConfig;
 use crate::tokenize::TokenizeConfig;
+use crate::quality::classifier::ClassifierConfig;
 use crate::tokens::TokensConfig;
 
 pub use crate::registry::StepName;
@@ -150,6 +151,8 @@ pub struct Config {
     pub pii: PiiConfig,
     /// `[quality.*]`: options of each quality step.
     pub quality: QualityConfig,
+    /// `[quality_classifier]`: a fastText classifier's score and threshold.
+    pub quality_classifier: ClassifierConfig,
     /// `[language]`: language identification and allow list.
     pub language: LanguageConfig,
     /// `[tokens]`: token counting and bounds.
@@ -177,6 +180,7 @@ impl Default for Config {
             normalize: NormalizeConfig::default(),
             pii: PiiConfig::default(),
             quality: QualityConfig::default(),
+            quality_classifier: ClassifierConfig::default(),
             language: LanguageConfig::default(),
             tokens: TokensConfig::default(),
             fingerprint: FingerprintConfig::default(),
@@ -316,6 +320,7 @@ impl Config {
         self.normalize.validate("normalize")?;
         self.pii.validate("pii")?;
         self.quality.validate("quality")?;
+        self.quality_classifier.validate("quality_classifier")?;
         self.language.validate("language")?;
         self.tokens.validate("tokens")?;
         self.fingerprint.validate("fingerprint")?;

@@ -22,6 +22,7 @@ pub mod config;
 pub mod contamination;
 pub mod dedup;
 pub mod error;
+pub mod fasttext;
 pub mod fingerprint;
 pub mod html;
 pub mod language;

@@ -17,6 +17,11 @@ pub use crate::step::{Draft, Step};
 pub struct Resources {
     /// A Hugging Face `tokenizer.json`, required by the `tokens` step.
     pub tokenizer_json: Option<Vec<u8>>,
+    /// A fastText model file (`.bin` or `.ftz`) for the `language` step, named by `language.model`.
+    pub language_model: Option<Vec<u8>>,
+    /// A fastText supervised model file for the `quality_classifier` step, named by
+    /// `quality_classifier.model`.
+    pub quality_classifier_model: Option<Vec<u8>>,
 }
 
 /// A configured pipeline, built once and used for any number of documents.

@@ -96,7 +96,7 @@ registry! {
         build |c, r| normalize::Normalize::new(&c.normalize);
     /// Language identification with an allow-list.
     Language: "language", section "language", rewrites_text false, default true,
-        build |c, r| language::LanguageFilter::new(&c.language);
+        build |c, r| language::LanguageFilter::with_model(&c.language, r.language_model.as_deref());
     /// Gopher's repetition rules (datatrove `GopherRepetitionFilter`).
     GopherRepetition: "gopher_repetition", section "quality.gopher_repetition", rewrites_text false,
         default true, build |c, r| quality::gopher_repetition::GopherRepetition::new(&c.quality.gopher_repetition);
@@ -115,6 +115,10 @@ registry! {
     /// tamis's 0–1 quality score.
     QualityScore: "quality_score", section "quality.score", rewrites_text false, default false,
         build |c, r| quality::score::QualityScore::new(&c.quality.score);
+    /// A fastText classifier's probability of the positive label(s) as a quality score.
+    QualityClassifier: "quality_classifier", section "quality_classifier", rewrites_text false,
+        default false, build |c, r| quality::classifier::QualityClassifier::new(
+            &c.quality_classifier, r.quality_classifier_model.as_deref());
     /// Token counts with a Hugging Face tokenizer.
     Tokens: "tokens", section "tokens", rewrites_text false, default false,
         build |c, r| tokens::TokenCount::new(&c.tokens, r.tokenizer_json.as_deref());
@@ -189,8 +193,8 @@ mod tests {
     fn every_step_builds_from_the_default_config() {
         let config = Config::default();
         for info in STEPS {
-            if info.name == StepName::Tokens {
-                continue; // needs a tokenizer file
+            if matches!(info.name, StepName::Tokens | StepName::QualityClassifier) {
+                continue; // needs a tokenizer or model file
             }
             build(info.name, &config, &Resources::default()).unwrap();
         }

@@ -93,6 +93,8 @@ impl Wasm {
                     wit::ConfigFormat::Json,
                     &wit::Resources {
                         tokenizer_json: None,
+                        language_model: None,
+                        quality_classifier_model: None,
                     },
                 )
                 .expect("configure call")

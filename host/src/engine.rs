@@ -305,6 +305,8 @@ fn state_limits(store: &mut Store<GuestState>, memory_bytes: usize) {
 fn wit_resources(resources: &Resources) -> wit::Resources {
     wit::Resources {
         tokenizer_json: resources.tokenizer_json.clone(),
+        language_model: resources.language_model.clone(),
+        quality_classifier_model: resources.quality_classifier_model.clone(),
     }
 }
 

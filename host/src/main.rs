@@ -279,24 +279,40 @@ fn load_config(path: &Path) -> Result<(Config, (String, ConfigFormat))> {
 
 /// Reads the files a config refers to (paths relative to the config's folder).
 fn load_resources(config: &Config, config_path: &Path) -> Result<Resources> {
-    let mut resources = Resources::default();
-    // Read through the serialized section, so the host depends only on the key's documented name.
-    let tokenizer = serde_json::to_value(&config.tokens).ok().and_then(|v| {
-        v.get("tokenizer")
-            .and_then(|t| t.as_str())
-            .map(str::to_string)
-    });
-    if let Some(tokenizer) = &tokenizer {
+    // Read through the serialized sections, so the host depends only on the keys' documented names.
+    let read = |section: serde_json::Result<serde_json::Value>, key: &str, limit: u64| {
+        let Some(relative) = section.ok().and_then(|v| {
+            v.get(key.rsplit('.').next().unwrap_or(key))
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+        }) else {
+            return Ok(None);
+        };
         let path = config_path
             .parent()
             .unwrap_or(Path::new("."))
-            .join(tokenizer);
-        resources.tokenizer_json = Some(
-            read_bounded(&path, MAX_TOKENIZER_BYTES)
-                .with_context(|| format!("tokens.tokenizer: reading {}", path.display()))?,
-        );
-    }
-    Ok(resources)
+            .join(relative);
+        read_bounded(&path, limit)
+            .with_context(|| format!("{key}: reading {}", path.display()))
+            .map(Some)
+    };
+    Ok(Resources {
+        tokenizer_json: read(
+            serde_json::to_value(&config.tokens),
+            "tokens.tokenizer",
+            MAX_TOKENIZER_BYTES,
+        )?,
+        language_model: read(
+            serde_json::to_value(&config.language),
+            "language.model",
+            MAX_MODEL_BYTES,
+        )?,
+        quality_classifier_model: read(
+            serde_json::to_value(&config.quality_classifier),
+            "quality_classifier.model",
+            MAX_MODEL_BYTES,
+        )?,
+    })
 }
 
 fn engine_factory(
@@ -341,6 +357,10 @@ fn batch_timeout(seconds: f64) -> Result<Duration> {
 /// The largest tokenizer file read: real ones are a few MB; a path such as `/dev/zero` must not be read
 /// without end.
 const MAX_TOKENIZER_BYTES: u64 = 256 << 20;
+
+/// The largest fastText model file read: lid.176.bin is 126 MB and DCLM's bigram quality classifier about
+/// 4 GB (too large for a 32-bit wasm instance, but it runs with `--engine native`).
+const MAX_MODEL_BYTES: u64 = 8 << 30;
 
 /// Reads a file of at most `max` bytes, or says it is larger (or not a file).
 fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {

@@ -8,6 +8,8 @@
 pub mod dedup_eval;
 pub mod edge;
 pub mod eval;
+pub mod fasttext_ref;
+pub mod langid_eval;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

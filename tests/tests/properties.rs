@@ -28,6 +28,7 @@ fn build() -> Pipeline {
         config,
         &Resources {
             tokenizer_json: Some(tokenizer),
+            ..Resources::default()
         },
     )
     .unwrap()

@@ -208,6 +208,7 @@ impl Session {
     fn resources(&self) -> Resources {
         Resources {
             tokenizer_json: self.tokenizer.clone(),
+            ..Resources::default()
         }
     }
 

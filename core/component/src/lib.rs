@@ -49,6 +49,8 @@ mod guest {
                 .map_err(|e| e.to_string())?;
             let resources = core::Resources {
                 tokenizer_json: resources.tokenizer_json,
+                language_model: resources.language_model,
+                quality_classifier_model: resources.quality_classifier_model,
             };
             let pipeline = core::Pipeline::new(config, &resources).map_err(|e| e.to_string())?;
             PIPELINE.with(|p| *p.borrow_mut() = Some(pipeline));

@@ -2,6 +2,7 @@
 //! tamis's own heuristics and its 0–1 quality score. One module per filter.
 
 pub mod c4;
+pub mod classifier;
 pub mod fineweb;
 pub mod gopher;
 pub mod gopher_repetition;

@@ -374,6 +374,8 @@ mod tests {
                 wit::ConfigFormat::Toml,
                 &wit::Resources {
                     tokenizer_json: None,
+                    language_model: None,
+                    quality_classifier_model: None,
                 },
             )
             .unwrap()
