@@ -11,6 +11,7 @@ use crate::contamination::DecontaminateConfig;
 use crate::dedup::DedupConfig;
 use crate::error::ConfigError;
 use crate::fingerprint::FingerprintConfig;
+use crate::format::FormatConfig;
 use crate::html::HtmlConfig;
 use crate::language::LanguageConfig;
 use crate::normalize::NormalizeConfig;
@@ -163,6 +164,8 @@ pub struct Config {
     pub dedup: DedupConfig,
     /// `tamis decontaminate`: benchmark n-gram overlap.
     pub decontaminate: DecontaminateConfig,
+    /// `tamis format`: training records (instruction, conversation, prompt/completion, domain) and splits.
+    pub format: FormatConfig,
 }
 
 impl Default for Config {
@@ -181,6 +184,7 @@ impl Default for Config {
             sample: SampleConfig::default(),
             dedup: DedupConfig::default(),
             decontaminate: DecontaminateConfig::default(),
+            format: FormatConfig::default(),
         }
     }
 }
@@ -318,6 +322,7 @@ impl Config {
         self.sample.validate("sample")?;
         self.dedup.validate("dedup")?;
         self.decontaminate.validate("decontaminate")?;
+        self.format.validate("format")?;
         if self.io.workers == Some(0) {
             return Err(ConfigError::new(
                 "io.workers",

@@ -23,6 +23,7 @@ pub mod contamination;
 pub mod dedup;
 pub mod error;
 pub mod fingerprint;
+pub mod format;
 pub mod html;
 pub mod language;
 pub mod normalize;
