@@ -19,6 +19,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 mod component;
 
+pub use component::component_sha256;
 use component::{load_component, locate_component};
 
 mod bindings {
