@@ -7,7 +7,8 @@
 #                             wasmtime CLI, whose `wizer` pre-initializes the edge component
 #   scripts/setup.sh --test   and what the tests need: wasm-bindgen-cli for the browser demo, Debian's
 #                             Chromium and Firefox ESR, and the demo's npm packages (binaryen's wasm-opt,
-#                             playwright-core, puppeteer-core) from web-demo/package-lock.json
+#                             playwright-core, puppeteer-core) from web-demo/package-lock.json, and
+#                             jinja2 in a venv (the reference renderer of the chat-template test)
 #
 # The CLIs go to a versioned cache outside the clone (scripts/tool-path.sh), so fresh clones reuse them.
 # The build and test scripts install nothing: they say which of these to run when something is missing.
@@ -17,6 +18,7 @@ rustup target add wasm32-wasip2 wasm32-unknown-unknown >/dev/null
 scripts/install-wasmtime-cli.sh
 if [ "${1:-}" = "--test" ]; then
     scripts/install-wasm-bindgen-cli.sh
+    scripts/install-jinja2.sh
     scripts/setup-browser.sh
     (cd web-demo && npm ci --no-audit --no-fund --loglevel=error)
 elif [ -n "${1:-}" ]; then

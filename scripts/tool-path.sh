@@ -7,9 +7,16 @@
 #
 #   scripts/tool-path.sh wasmtime        # the wasmtime CLI, at the version the host's wasmtime crate has
 #   scripts/tool-path.sh wasm-bindgen    # wasm-bindgen-cli, at the wasm-bindgen version in Cargo.lock
+#   scripts/tool-path.sh jinja2          # the Python of a venv holding jinja2 (the chat-template reference)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tool="${1:?usage: scripts/tool-path.sh wasmtime|wasm-bindgen}"
+tool="${1:?usage: scripts/tool-path.sh wasmtime|wasm-bindgen|jinja2}"
+tools="${TAMIS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tamis-tools}"
+# A Python package, pinned here: transformers' apply_chat_template renders with jinja2 (>= 3.1).
+if [ "$tool" = "jinja2" ]; then
+    echo "$tools/jinja2-3.1.6/bin/python"
+    exit 0
+fi
 case "$tool" in
     # The wasmtime crate's version in Cargo.lock: `wasmtime serve` then runs the edge component on the same
     # runtime release as the host.
@@ -17,7 +24,7 @@ case "$tool" in
     # wasm-bindgen-cli must equal the wasm-bindgen crate's version exactly, or its glue does not match.
     wasm-bindgen) crate="wasm-bindgen" ;;
     *)
-        echo "tool-path: unknown tool '$tool' (expected wasmtime or wasm-bindgen)" >&2
+        echo "tool-path: unknown tool '$tool' (expected wasmtime, wasm-bindgen or jinja2)" >&2
         exit 2
         ;;
 esac
@@ -26,5 +33,4 @@ if [ -z "$version" ]; then
     echo "tool-path: no $crate in Cargo.lock" >&2
     exit 1
 fi
-tools="${TAMIS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tamis-tools}"
 echo "$tools/$tool-$version/bin/$tool"
