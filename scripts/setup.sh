@@ -7,10 +7,10 @@
 #                             wasmtime CLI, whose `wizer` pre-initializes the edge component
 #   scripts/setup.sh --test   and what the tests need: wasm-bindgen-cli for the browser demo, Debian's
 #                             Chromium and Firefox ESR, and the demo's npm packages (binaryen's wasm-opt,
-#                             playwright-core, puppeteer-core) from web-demo/package-lock.json, and the
+#                             playwright-core, puppeteer-core) from web-demo/package-lock.json, the
 #                             Python `tokenizers` venv the tokenize tests compare with (setup-python-ref.sh),
-#                             and the fastText references (scripts/setup-fasttext.sh: Python venvs and
-#                             lid.176.ftz)
+#                             the fastText references (scripts/setup-fasttext.sh: Python venvs and
+#                             lid.176.ftz), and jinja2 in a venv (the chat-template test's reference)
 #
 # The CLIs go to a versioned cache outside the clone (scripts/tool-path.sh), so fresh clones reuse them.
 # The build and test scripts install nothing: they say which of these to run when something is missing.
@@ -22,6 +22,7 @@ if [ "${1:-}" = "--test" ]; then
     scripts/install-wasm-bindgen-cli.sh
     scripts/setup-python-ref.sh
     scripts/setup-fasttext.sh
+    scripts/install-jinja2.sh
     scripts/setup-browser.sh
     (cd web-demo && npm ci --no-audit --no-fund --loglevel=error)
 elif [ -n "${1:-}" ]; then

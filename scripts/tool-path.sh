@@ -9,9 +9,16 @@
 #   scripts/tool-path.sh wasm-bindgen    # wasm-bindgen-cli, at the wasm-bindgen version in Cargo.lock
 #   scripts/tool-path.sh tokenizers-py   # the python of a venv holding Python `tokenizers` at the version
 #                                        # of the Rust `tokenizers` crate in Cargo.lock (the tokenize tests)
+#   scripts/tool-path.sh jinja2          # the Python of a venv holding jinja2 (the chat-template reference)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tool="${1:?usage: scripts/tool-path.sh wasmtime|wasm-bindgen|tokenizers-py}"
+tool="${1:?usage: scripts/tool-path.sh wasmtime|wasm-bindgen|tokenizers-py|jinja2}"
+tools="${TAMIS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tamis-tools}"
+# A Python package, pinned here: transformers' apply_chat_template renders with jinja2 (>= 3.1).
+if [ "$tool" = "jinja2" ]; then
+    echo "$tools/jinja2-3.1.6/bin/python"
+    exit 0
+fi
 case "$tool" in
     # The wasmtime crate's version in Cargo.lock: `wasmtime serve` then runs the edge component on the same
     # runtime release as the host.
@@ -22,7 +29,7 @@ case "$tool" in
     # tokenize tests and benchmark compare token ids and speed with (scripts/setup-python-ref.sh).
     tokenizers-py) crate="tokenizers" ;;
     *)
-        echo "tool-path: unknown tool '$tool' (expected wasmtime, wasm-bindgen or tokenizers-py)" >&2
+        echo "tool-path: unknown tool '$tool' (expected wasmtime, wasm-bindgen, tokenizers-py or jinja2)" >&2
         exit 2
         ;;
 esac
@@ -31,7 +38,6 @@ if [ -z "$version" ]; then
     echo "tool-path: no $crate in Cargo.lock" >&2
     exit 1
 fi
-tools="${TAMIS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tamis-tools}"
 case "$tool" in
     tokenizers-py) echo "$tools/$tool-$version/bin/python" ;;
     *) echo "$tools/$tool-$version/bin/$tool" ;;

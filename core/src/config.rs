@@ -11,6 +11,7 @@ use crate::contamination::DecontaminateConfig;
 use crate::dedup::DedupConfig;
 use crate::error::ConfigError;
 use crate::fingerprint::FingerprintConfig;
+use crate::format::FormatConfig;
 use crate::html::HtmlConfig;
 use crate::language::LanguageConfig;
 use crate::normalize::NormalizeConfig;
@@ -169,6 +170,8 @@ pub struct Config {
     pub decontaminate: DecontaminateConfig,
     /// `tamis tokenize`: token ids into a Megatron-LM indexed dataset.
     pub tokenize: TokenizeConfig,
+    /// `tamis format`: training records (instruction, conversation, prompt/completion, domain) and splits.
+    pub format: FormatConfig,
 }
 
 impl Default for Config {
@@ -189,6 +192,7 @@ impl Default for Config {
             dedup: DedupConfig::default(),
             decontaminate: DecontaminateConfig::default(),
             tokenize: TokenizeConfig::default(),
+            format: FormatConfig::default(),
         }
     }
 }
@@ -328,6 +332,7 @@ impl Config {
         self.dedup.validate("dedup")?;
         self.decontaminate.validate("decontaminate")?;
         self.tokenize.validate("tokenize")?;
+        self.format.validate("format")?;
         if self.io.workers == Some(0) {
             return Err(ConfigError::new(
                 "io.workers",

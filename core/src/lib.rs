@@ -24,6 +24,7 @@ pub mod dedup;
 pub mod error;
 pub mod fasttext;
 pub mod fingerprint;
+pub mod format;
 pub mod html;
 pub mod language;
 pub mod normalize;

@@ -127,6 +127,12 @@ pub fn read_record(
     fields: &RecordFields,
     place: &str,
 ) -> Result<Record, RecordError> {
+    record_from_object(read_object(bytes)?, fields, place)
+}
+
+/// Reads the JSON object of one record, without asking for a text field: for commands that read records
+/// of other shapes (`tamis format` reads `question` / `answer`, `messages`, ...).
+pub fn read_object(bytes: &[u8]) -> Result<Map<String, Value>, RecordError> {
     let text = std::str::from_utf8(bytes).map_err(|e| RecordError::InvalidUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
@@ -135,10 +141,27 @@ pub fn read_record(
     }
     let value: Value =
         serde_json::from_str(text).map_err(|e| RecordError::InvalidJson(e.to_string()))?;
-    let Value::Object(object) = value else {
-        return Err(RecordError::NotAnObject(kind_of(&value)));
-    };
-    record_from_object(object, fields, place)
+    match value {
+        Value::Object(object) => Ok(object),
+        other => Err(RecordError::NotAnObject(kind_of(&other))),
+    }
+}
+
+/// The id of a record: its id field (a string or a number), else `place`.
+pub fn record_id(
+    object: &Map<String, Value>,
+    key: &str,
+    place: &str,
+) -> Result<String, RecordError> {
+    match object.get(key) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        Some(Value::Null) | None => Ok(place.to_string()),
+        Some(other) => Err(RecordError::BadId {
+            key: key.to_string(),
+            found: kind_of(other),
+        }),
+    }
 }
 
 /// [`read_record`] for a record that is already a JSON object (a Parquet row, say).
@@ -147,17 +170,7 @@ pub fn record_from_object(
     fields: &RecordFields,
     place: &str,
 ) -> Result<Record, RecordError> {
-    let id = match object.get(&fields.id) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Null) | None => place.to_string(),
-        Some(other) => {
-            return Err(RecordError::BadId {
-                key: fields.id.clone(),
-                found: kind_of(other),
-            });
-        }
-    };
+    let id = record_id(&object, &fields.id, place)?;
     let text = optional_string(&object, &fields.text, &id)?;
     let html = match &fields.html {
         Some(key) => optional_string(&object, key, &id)?,

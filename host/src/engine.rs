@@ -22,6 +22,7 @@ mod fuel;
 
 pub use fuel::measure_fuel;
 
+pub use component::component_sha256;
 use component::{load_component, locate_component};
 
 mod bindings {

@@ -6,9 +6,11 @@ mod bench;
 mod decontaminate;
 mod dedup;
 mod engine;
+mod format;
 mod indexed_dataset;
 mod input;
 mod job;
+mod lineage;
 mod output;
 mod progress;
 mod record;
@@ -54,6 +56,13 @@ enum Command {
     Check(CheckArgs),
     /// Turn kept records into token ids, written as a Megatron-LM indexed dataset (.bin + .idx).
     Tokenize(TokenizeArgs),
+    /// Write training records (instruction, conversation, prompt/completion, domain adaptation) from
+    /// cleaned records, rendered with seed templates or a model's chat template, split into
+    /// train/validation/test.
+    Format(FormatArgs),
+    /// Print the chain of runs that made DIR, back to the raw data, and check every input against what
+    /// its run recorded (exit status 1 when one changed).
+    Lineage(LineageArgs),
 }
 
 #[derive(Args)]
@@ -86,6 +95,35 @@ struct TokenizeArgs {
     max_record_bytes: u64,
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Args)]
+struct FormatArgs {
+    /// Config file with a format section.
+    config: PathBuf,
+    /// Input files, directories or globs (overrides format.input, else io.input).
+    #[arg(long, num_args = 1..)]
+    input: Vec<String>,
+    /// Output directory (overrides format.output).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Worker threads (overrides io.workers; default: all cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Records per output shard (the unit of resumption).
+    #[arg(long, default_value_t = 10_000)]
+    shard_size: u64,
+    /// A longer record (line, or Parquet row as JSON) is an error record, found without holding it whole.
+    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: u64,
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct LineageArgs {
+    /// The output directory of a tamis job (it holds lineage.json).
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -244,6 +282,8 @@ fn real_main() -> Result<std::process::ExitCode> {
         Command::Dedup(args) => cmd_dedup(args),
         Command::Decontaminate(args) => cmd_decontaminate(args),
         Command::Tokenize(args) => cmd_tokenize(args),
+        Command::Format(args) => cmd_format(args),
+        Command::Lineage(args) => cmd_lineage(args),
         Command::Check(args) => {
             let (config, _) = load_config(&args.config)?;
             let format = ConfigFormat::parse_name(&args.format).ok_or_else(|| {
@@ -275,6 +315,13 @@ fn load_config(path: &Path) -> Result<(Config, (String, ConfigFormat))> {
     let config =
         Config::parse(&text, format).map_err(|e| anyhow!("config {}: {e}", path.display()))?;
     Ok((config, (text, format)))
+}
+
+/// The tokenizer file the `[tokens]` section names, resolved against the config's folder.
+fn tokenizer_path(config: &Config, config_path: &Path) -> Option<PathBuf> {
+    let value = serde_json::to_value(&config.tokens).ok()?;
+    let name = value.get("tokenizer")?.as_str()?;
+    Some(config_path.parent().unwrap_or(Path::new(".")).join(name))
 }
 
 /// Reads the files a config refers to (paths relative to the config's folder).
@@ -456,6 +503,15 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         );
     }
     let report = run::run(&config, &factory, &plan)?;
+    let mut read: Vec<PathBuf> = plan.inputs.iter().map(|f| f.path.clone()).collect();
+    read.extend(tokenizer_path(&config, &args.config));
+    lineage::write_with_component(
+        &output,
+        "run",
+        &config,
+        &read,
+        args.engine.component.as_deref(),
+    )?;
     eprint!("{}", report.stats.table(report.seconds));
     eprintln!(
         "accounting ok: {} = {} + {} + {}; {} shards written, {} already done; results in {} (kept/, dropped/, errors/, stats.json)",
@@ -581,6 +637,17 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
         );
     }
     let stats = output.join("stats.json");
+    // The filter stage writes stats.json once every file is filtered: the output is complete.
+    if stats.is_file() && matches!(args.stage, dedup::Stage::All | dedup::Stage::Filter) {
+        let read: Vec<PathBuf> = plan.inputs.iter().map(|f| f.path.clone()).collect();
+        lineage::write_with_component(
+            &output,
+            "dedup",
+            &config,
+            &read,
+            args.engine.component.as_deref(),
+        )?;
+    }
     if stats.is_file() {
         let totals: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&stats)?)?;
         let c: dedup::FileCounts = serde_json::from_value(totals)?;
@@ -619,6 +686,15 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
     let workers = workers_of(args.workers, &config)?;
     let _lock = job::lock_output(&output, None)?;
     job::handle_interrupts(&output, "decontaminate");
+    let mut read: Vec<PathBuf> = inputs.iter().map(|f| f.path.clone()).collect();
+    for bench in &config.decontaminate.benchmarks {
+        let specs: Vec<String> = bench
+            .path
+            .iter()
+            .map(|p| base.join(p).display().to_string())
+            .collect();
+        read.extend(input::discover(&specs)?.into_iter().map(|f| f.path));
+    }
     let report = decontaminate::decontaminate(
         &config,
         &record::Fields::from_io(&config.io),
@@ -631,6 +707,7 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
             quiet: args.quiet,
         },
     )?;
+    lineage::write(&output, "decontaminate", &config, &read)?;
     eprintln!(
         "accounting ok: {} = {} kept + {} dropped + {} errors; {} contaminated{}; results in {}",
         report.docs_in,
@@ -660,6 +737,89 @@ fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
     let (config, _) = load_config(&args.config)?;
     let base = args.config.parent().unwrap_or(Path::new("."));
     sample::sample(&config.sample, base, args.quiet)?;
+    let mut read = Vec::new();
+    for source in &config.sample.datasets {
+        read.extend(
+            sample::source_files(source, base)?
+                .into_iter()
+                .map(|f| f.path),
+        );
+    }
+    lineage::write(&base.join(&config.sample.output), "sample", &config, &read)?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_format(args: FormatArgs) -> Result<std::process::ExitCode> {
+    let (config, _) = load_config(&args.config)?;
+    let own = Some(("format.input", config.format.input.as_slice()));
+    let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
+    let base = args.config.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| base.join(&config.format.output));
+    let workers = workers_of(args.workers, &config)?;
+    if args.shard_size == 0 {
+        bail!("--shard-size must be at least 1");
+    }
+    let _lock = job::lock_output(&output, None)?;
+    job::handle_interrupts(&output, "format");
+    let mut read: Vec<PathBuf> = inputs.iter().map(|f| f.path.clone()).collect();
+    let (report, resources) = format::format(
+        &config,
+        &format::Plan {
+            inputs,
+            output: output.clone(),
+            base,
+            workers,
+            shard_size: args.shard_size,
+            max_record_bytes: args.max_record_bytes,
+            quiet: args.quiet,
+        },
+    )?;
+    read.extend(resources);
+    lineage::write(&output, "format", &config, &read)?;
+    let c = &report.counts;
+    eprintln!(
+        "accounting ok: {} = {} kept + {} errors; train {}, validation {}, test {}{}; results in {}",
+        c.docs_in,
+        c.kept,
+        c.errors,
+        c.train,
+        c.validation,
+        c.test,
+        if c.errors_by_kind.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; errors: {}",
+                c.errors_by_kind
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        output.display()
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_lineage(args: LineageArgs) -> Result<std::process::ExitCode> {
+    let report = lineage::trace(&args.dir)?;
+    print!("{}", report.text);
+    if report.changed > 0 {
+        println!(
+            "{} input file(s) changed since the run that read them: the outputs above them may not match \
+             their inputs any more; re-run from the first changed stage",
+            report.changed
+        );
+        return Ok(std::process::ExitCode::FAILURE);
+    }
+    println!(
+        "{} run(s), every input unchanged since its run",
+        report.runs
+    );
     Ok(std::process::ExitCode::SUCCESS)
 }
 

@@ -81,8 +81,8 @@ impl ShardPaths {
     }
 }
 
-/// One output file being written under a temporary name.
-enum Sink {
+/// One output file being written under a temporary name, renamed into place by [`Sink::finish`].
+pub enum Sink {
     Lines {
         tmp: PathBuf,
         path: PathBuf,
@@ -106,7 +106,9 @@ fn tmp_name(path: &Path) -> PathBuf {
 }
 
 impl Sink {
-    fn open(path: &Path, format: InputFormat, input: &Path) -> Result<Self> {
+    /// Opens `path` (under its temporary name) for records in `format`; `input` is the file whose Parquet
+    /// column types the output keeps.
+    pub fn open(path: &Path, format: InputFormat, input: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -141,7 +143,8 @@ impl Sink {
         })
     }
 
-    fn write(&mut self, line: &str) -> Result<()> {
+    /// Writes one record (a JSON line).
+    pub fn write(&mut self, line: &str) -> Result<()> {
         match self {
             Sink::Lines { writer, tmp, .. } => writer
                 .write_all(line.as_bytes())
@@ -155,7 +158,7 @@ impl Sink {
     }
 
     /// Finishes the file and renames it into place.
-    fn finish(self) -> Result<PathBuf> {
+    pub fn finish(self) -> Result<PathBuf> {
         match self {
             Sink::Lines {
                 tmp,

@@ -97,6 +97,22 @@ pub fn sample(config: &SampleConfig, base: &Path, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// The files of a source: its paths (relative to the config's folder) expanded.
+pub fn source_files(source: &SampleSource, base: &Path) -> Result<Vec<input::InputFile>> {
+    let specs: Vec<String> = source
+        .path
+        .iter()
+        .map(|p| {
+            if Path::new(p).is_absolute() {
+                p.clone()
+            } else {
+                base.join(p).display().to_string()
+            }
+        })
+        .collect();
+    input::discover(&specs).with_context(|| format!("sample source {}", source.name))
+}
+
 /// A drawn record: its 0-based index among the source's records, and its bytes.
 type Chosen = (u64, Vec<u8>);
 
@@ -109,19 +125,7 @@ fn draw(
     seed: u64,
     index: u64,
 ) -> Result<(Vec<Chosen>, u64)> {
-    let specs: Vec<String> = source
-        .path
-        .iter()
-        .map(|p| {
-            if Path::new(p).is_absolute() {
-                p.clone()
-            } else {
-                base.join(p).display().to_string()
-            }
-        })
-        .collect();
-    let files =
-        input::discover(&specs).with_context(|| format!("sample source {}", source.name))?;
+    let files = source_files(source, base)?;
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     seed_bytes[8..16].copy_from_slice(&index.to_le_bytes());

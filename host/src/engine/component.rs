@@ -80,6 +80,17 @@ pub fn locate_component(explicit: Option<&Path>) -> Result<ComponentSource> {
     Ok(ComponentSource::Embedded)
 }
 
+/// SHA-256 of the component's bytes (the one [`locate_component`] finds), in hex: what `lineage.json`
+/// records, so a dataset names the exact judging code that made it.
+pub fn component_sha256(explicit: Option<&Path>) -> Result<String> {
+    use sha2::Digest;
+    let bytes = locate_component(explicit)?.bytes()?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
 /// Loads the component compiled for `engine`, from the verified cache when it holds it, compiling (and
 /// storing) it otherwise.
 pub fn load_component(engine: &Engine, source: &ComponentSource) -> Result<Component> {
