@@ -14,6 +14,7 @@ mod lineage;
 mod output;
 mod progress;
 mod record;
+mod report;
 mod run;
 mod sample;
 mod stats;
@@ -63,6 +64,9 @@ enum Command {
     /// Print the chain of runs that made DIR, back to the raw data, and check every input against what
     /// its run recorded (exit status 1 when one changed).
     Lineage(LineageArgs),
+    /// Write report.html (funnel, histograms, checks against thresholds, samples, issues) and a Hugging
+    /// Face dataset card README.md for the output directory of a `tamis run`.
+    Report(ReportArgs),
 }
 
 #[derive(Args)]
@@ -124,6 +128,39 @@ struct FormatArgs {
 struct LineageArgs {
     /// The output directory of a tamis job (it holds lineage.json).
     dir: PathBuf,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The output directory of a `tamis run` (the one holding stats.json).
+    run_dir: PathBuf,
+    /// The output directory of `tamis dedup` on this run's kept records (else looked for beside RUN_DIR).
+    #[arg(long)]
+    dedup: Option<PathBuf>,
+    /// The output directory of `tamis decontaminate` (else looked for beside RUN_DIR).
+    #[arg(long)]
+    decontaminate: Option<PathBuf>,
+    /// Do not look beside RUN_DIR for dedup and decontamination outputs.
+    #[arg(long)]
+    no_discover: bool,
+    /// Where report.html and README.md go (default: RUN_DIR).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// The dataset card's license: a Hub licence id such as apache-2.0 or cc-by-4.0.
+    #[arg(long, default_value = "other")]
+    license: String,
+    /// The dataset's name, the title of the page and the card (default: RUN_DIR's folder name).
+    #[arg(long)]
+    name: Option<String>,
+    /// The field holding the text in the records.
+    #[arg(long, default_value = "text")]
+    text_key: String,
+    /// The field holding the id in the records.
+    #[arg(long, default_value = "id")]
+    id_key: String,
+    /// Reader threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -284,6 +321,7 @@ fn real_main() -> Result<std::process::ExitCode> {
         Command::Tokenize(args) => cmd_tokenize(args),
         Command::Format(args) => cmd_format(args),
         Command::Lineage(args) => cmd_lineage(args),
+        Command::Report(args) => cmd_report(args),
         Command::Check(args) => {
             let (config, _) = load_config(&args.config)?;
             let format = ConfigFormat::parse_name(&args.format).ok_or_else(|| {
@@ -729,6 +767,43 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
             )
         },
         output.display()
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_report(args: ReportArgs) -> Result<std::process::ExitCode> {
+    let started = std::time::Instant::now();
+    let name = args.name.clone().unwrap_or_else(|| {
+        std::fs::canonicalize(&args.run_dir)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "tamis dataset".into())
+    });
+    let threads = args.threads.unwrap_or_else(default_workers);
+    if threads == 0 {
+        bail!("--threads: expected at least 1");
+    }
+    let written = report::report(&report::Options {
+        output: args.output.clone().unwrap_or_else(|| args.run_dir.clone()),
+        run: args.run_dir,
+        dedup: args.dedup,
+        decontaminate: args.decontaminate,
+        discover: !args.no_discover,
+        license: args.license,
+        name,
+        text_key: args.text_key,
+        id_key: args.id_key,
+        threads,
+    })?;
+    eprintln!(
+        "tamis report: {} documents, {} issue(s); wrote {} ({:.1} KB) and {} ({:.1} KB) in {:.2} s",
+        written.facts_docs,
+        written.issues,
+        written.html.display(),
+        written.html_bytes as f64 / 1e3,
+        written.card.display(),
+        written.card_bytes as f64 / 1e3,
+        started.elapsed().as_secs_f64()
     );
     Ok(std::process::ExitCode::SUCCESS)
 }
