@@ -17,8 +17,8 @@ use crate::language::LanguageConfig;
 use crate::normalize::NormalizeConfig;
 use crate::pii::PiiConfig;
 use crate::quality::QualityConfig;
-use crate::tokenize::TokenizeConfig;
 use crate::quality::classifier::ClassifierConfig;
+use crate::tokenize::TokenizeConfig;
 use crate::tokens::TokensConfig;
 
 pub use crate::registry::StepName;

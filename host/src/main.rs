@@ -1179,6 +1179,15 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
             );
         }
         tokenize::Outcome::Written(report) => {
+            // The output is complete: record what it was made from (the parent runs of its inputs too).
+            let read: Vec<PathBuf> = plan.inputs.iter().map(|f| f.path.clone()).collect();
+            lineage::write_with_component(
+                &output,
+                "tokenize",
+                &config,
+                &read,
+                args.engine.component.as_deref(),
+            )?;
             let t = &report.tokens_per_document;
             eprintln!(
                 "documents {}  tokens {}  tokens/document p50 {} p90 {} p99 {} max {}  cut at max_tokens {} ({:.2} %)",
@@ -1209,8 +1218,6 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
                 report.errors,
                 output.display()
             );
-            // The job is complete: the place to write a `lineage.json` beside the output, from the
-            // config, the inputs (`plan.inputs`) and these files.
             let files = tokenize::output_files(&report, &output);
             if !args.quiet {
                 for file in &files {
