@@ -162,7 +162,12 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
             let base = glob_base(spec);
             for entry in glob::glob(spec).with_context(|| format!("input glob {spec}"))? {
                 let path = entry?;
-                if let (true, Some(format)) = (path.is_file(), InputFormat::of(&path)) {
+                let lineage = path
+                    .file_name()
+                    .is_some_and(|n| n == crate::lineage::FILE_NAME);
+                if let (true, false, Some(format)) =
+                    (path.is_file(), lineage, InputFormat::of(&path))
+                {
                     // Relative to the glob's fixed prefix, so `CLEANED/*/kept/*.jsonl.gz` keeps the
                     // folder that tells same-named files apart.
                     let relative = match path.strip_prefix(&base) {
@@ -251,6 +256,10 @@ fn walk(root: &Path, out: &mut Vec<InputFile>) -> Result<()> {
             continue;
         }
         let path = entry.path().to_path_buf();
+        // A run's `lineage.json` (host/src/lineage.rs) describes the folder; it is not one of its records.
+        if entry.file_name() == crate::lineage::FILE_NAME {
+            continue;
+        }
         if let Some(format) = InputFormat::of(&path) {
             let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
             out.push(InputFile {

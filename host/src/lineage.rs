@@ -67,7 +67,7 @@ pub fn write(out_dir: &Path, command: &str, config: &Config, inputs: &[PathBuf])
     write_with_component(out_dir, command, config, inputs, None)
 }
 
-/// [`write`] for a command given `--component PATH`.
+/// [`write()`] for a command given `--component PATH`.
 pub fn write_with_component(
     out_dir: &Path,
     command: &str,

@@ -77,6 +77,30 @@ fn the_demo_flow_is_a_chain_back_to_the_raw_data_and_a_changed_input_is_reported
     ensure!(c4["size"] == bytes.len() as u64);
     ensure!(c4["sha256"].as_str().map(str::len) == Some(64));
     let cleaned = read_lineage(&out.join("CLEANED"))?;
+    // `tamis run` reads the RAW folder: its records, not its lineage.json.
+    let cleaned_inputs: Vec<&str> = cleaned["inputs"]
+        .as_array()
+        .context("inputs")?
+        .iter()
+        .filter_map(|i| i["path"].as_str())
+        .collect();
+    ensure!(
+        cleaned_inputs
+            == [
+                "../RAW/c4/raw_data.jsonl.gz",
+                "../RAW/dclm/raw_data.jsonl.gz",
+                "../RAW/presidio/raw_data.jsonl.gz"
+            ],
+        "{cleaned_inputs:?}"
+    );
+    let run_stats: Value = serde_json::from_str(&std::fs::read_to_string(
+        out.join("CLEANED").join("stats.json"),
+    )?)?;
+    ensure!(
+        run_stats["docs_in"] == 80 && run_stats["errors"] == 0,
+        "{}",
+        run_stats["docs_in"]
+    );
     ensure!(
         cleaned["command"] == "run" && cleaned["parents"] == serde_json::json!(["../RAW"]),
         "{}",
