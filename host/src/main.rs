@@ -1116,8 +1116,9 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
         (None, None) => EngineKind::Wasm,
     };
     // The core gets a pipeline of no steps (nothing is judged) and the tokenizer in its resources.
-    let mut resources = Resources::default();
-    resources.tokenizer_json = Some(tokenizer.json.clone());
+    let resources = Resources {
+        tokenizer_json: Some(tokenizer.json.clone()),
+    };
     let factory = EngineFactory::new(
         kind,
         r#"{"steps": []}"#,
