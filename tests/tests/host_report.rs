@@ -278,10 +278,9 @@ fn the_report_and_the_card_show_the_numbers_the_stages_wrote() -> Result<()> {
     for absent in [
         "<script",
         "<link",
-        "http://",
-        "https://",
+        " src=",
+        "href=\"http",
         "@import",
-        "url(",
         "a secret that must not",
     ] {
         ensure!(!html.contains(absent), "the page holds {absent:?}");
@@ -305,7 +304,7 @@ fn the_report_and_the_card_show_the_numbers_the_stages_wrote() -> Result<()> {
         "language:\n- \"en\"",
         "- config_name: \"default\"",
         "    - \"web/kept/*.jsonl.gz\"",
-        "- config_name: \"presidio\"",
+        "- config_name: \"dclm\"",
     ] {
         ensure!(
             front.contains(line),
@@ -428,8 +427,6 @@ fn the_report_opens_from_disk_in_chromium_with_its_charts_and_no_request() -> Re
         "words",
         "quality",
         "languages",
-        "pii",
-        "clusters",
     ] {
         ensure!(
             expected.iter().any(|e| e == id),

@@ -77,7 +77,11 @@ impl Histogram<'_> {
             root.fill(&WHITE).map_err(fail)?;
             let lo = self.edges.first().copied().unwrap_or(0.0);
             let hi = self.edges.last().copied().unwrap_or(1.0);
-            let hi = if hi > lo { hi } else { lo + 1.0 };
+            let (lo, hi) = if lo.is_finite() && hi.is_finite() && hi > lo {
+                (lo, hi)
+            } else {
+                (0.0, 1.0)
+            };
             if self.log_x {
                 let x = (lo.max(f64::MIN_POSITIVE)..hi).log_scale();
                 self.draw(&root, x)?;
@@ -143,7 +147,7 @@ impl Histogram<'_> {
                 });
             }
         }
-        if let Some((t, label)) = &self.threshold {
+        if let Some((t, label)) = self.threshold.as_ref().filter(|(t, _)| t.is_finite()) {
             chart
                 .draw_series(std::iter::once(PathElement::new(
                     vec![(*t, 0), (*t, y_top)],

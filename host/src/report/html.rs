@@ -170,7 +170,22 @@ fn check_range(d: &Distribution, t: f64) -> (f64, f64, bool) {
         hi += pad;
     }
     let pad = (hi - lo) * 0.04;
-    (lo - pad, hi + pad, shown)
+    let (lo, hi) = (lo - pad, hi + pad);
+    if lo.is_finite() && hi.is_finite() && hi > lo {
+        (lo, hi, shown && t.is_finite())
+    } else {
+        // Values or a threshold near the ends of the f64 range: the values alone, without the threshold.
+        let (a, b) = (d.min(), d.max());
+        if a.is_finite() && b.is_finite() && b - a > 0.0 && (b - a).is_finite() {
+            (a, b, false)
+        } else {
+            (
+                a.min(0.0).max(-1e300) - 1.0,
+                b.max(0.0).min(1e300) + 1.0,
+                false,
+            )
+        }
+    }
 }
 
 fn bound_symbol(bound: Bound) -> &'static str {
