@@ -37,7 +37,7 @@ pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{202f}');
         }
         out.push(c);
@@ -179,11 +179,7 @@ fn check_range(d: &Distribution, t: f64) -> (f64, f64, bool) {
         if a.is_finite() && b.is_finite() && b - a > 0.0 && (b - a).is_finite() {
             (a, b, false)
         } else {
-            (
-                a.min(0.0).max(-1e300) - 1.0,
-                b.max(0.0).min(1e300) + 1.0,
-                false,
-            )
+            (a.clamp(-1e300, 0.0) - 1.0, b.clamp(0.0, 1e300) + 1.0, false)
         }
     }
 }
