@@ -1118,6 +1118,7 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
     // The core gets a pipeline of no steps (nothing is judged) and the tokenizer in its resources.
     let resources = Resources {
         tokenizer_json: Some(tokenizer.json.clone()),
+        ..Resources::default()
     };
     let factory = EngineFactory::new(
         kind,
