@@ -184,7 +184,8 @@ pub fn tamis_job_ok(
 }
 
 /// Every data file a run wrote, by path relative to `dir`, with its bytes. Left out: `stats.json` (it holds
-/// timings) and the resume bookkeeping under `.tamis/`.
+/// timings), `lineage.json` (a record of the run, not data; tests/tests/host_lineage.rs checks it) and the
+/// resume bookkeeping under `.tamis/`.
 pub fn output_files(dir: &Path) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
     fn walk(
         root: &Path,
@@ -197,7 +198,11 @@ pub fn output_files(dir: &Path) -> Result<std::collections::BTreeMap<String, Vec
                 .strip_prefix(root)?
                 .to_string_lossy()
                 .replace('\\', "/");
-            if relative == ".tamis" || relative == ".work" || relative == "stats.json" {
+            if relative == ".tamis"
+                || relative == ".work"
+                || relative == "stats.json"
+                || relative == "lineage.json"
+            {
                 continue;
             }
             if path.is_dir() {
