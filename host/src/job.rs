@@ -765,3 +765,25 @@ fn state<'a, J: Job>(
         }
     }
 }
+
+/// Binds an output to the job that made it. The first run writes `manifest` (what decides the output's
+/// bytes: config, inputs and their identities, shard size) to `path`; every later run, a resume among them,
+/// must bring an equal one, or it is refused with `refusal` rather than mixing the outputs of two jobs.
+pub fn bind_output<M>(path: &Path, manifest: &M, refusal: impl FnOnce() -> String) -> Result<()>
+where
+    M: Serialize + DeserializeOwned + PartialEq,
+{
+    if path.is_file() {
+        let existing: M = serde_json::from_str(&std::fs::read_to_string(path)?).with_context(|| {
+            format!(
+                "{} is corrupt or from an older tamis; delete the output directory to start over",
+                path.display()
+            )
+        })?;
+        if existing != *manifest {
+            bail!("{}", refusal());
+        }
+        return Ok(());
+    }
+    write_atomically(path, serde_json::to_string_pretty(manifest)?.as_bytes())
+}

@@ -400,6 +400,15 @@ fn load_resources(config: &Config, config_path: &Path) -> Result<Resources> {
     })
 }
 
+/// The engine a command runs: the flag, else `io.engine`, else the sandbox.
+fn engine_kind(flag: Option<EngineKind>, config: &Config) -> Result<EngineKind> {
+    match (flag, &config.io.engine) {
+        (Some(kind), _) => Ok(kind),
+        (None, Some(name)) => EngineKind::parse(name),
+        (None, None) => Ok(EngineKind::Wasm),
+    }
+}
+
 fn engine_factory(
     config: &Config,
     config_path: &Path,
@@ -407,11 +416,7 @@ fn engine_factory(
     args: &EngineArgs,
     kind: Option<EngineKind>,
 ) -> Result<EngineFactory> {
-    let kind = match (kind, &config.io.engine) {
-        (Some(kind), _) => kind,
-        (None, Some(name)) => EngineKind::parse(name)?,
-        (None, None) => EngineKind::Wasm,
-    };
+    let kind = engine_kind(kind, config)?;
     let limits = Limits {
         memory_bytes: args.memory_mib.saturating_mul(1 << 20),
         batch_timeout: batch_timeout(args.batch_timeout)?,
@@ -1110,11 +1115,7 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
     }
     // Token ids are made from text; a record with only HTML is an error naming it, not a page to extract.
     fields.html = None;
-    let kind = match (args.engine.engine, &config.io.engine) {
-        (Some(kind), _) => kind,
-        (None, Some(name)) => EngineKind::parse(name)?,
-        (None, None) => EngineKind::Wasm,
-    };
+    let kind = engine_kind(args.engine.engine, &config)?;
     // The core gets a pipeline of no steps (nothing is judged) and the tokenizer in its resources.
     let resources = Resources {
         tokenizer_json: Some(tokenizer.json.clone()),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use tamis_core::{Config, StepName, Verdict};
 
@@ -220,22 +220,11 @@ fn check_manifest(config: &Config, plan: &RunPlan) -> Result<()> {
         shard_size: plan.shard_size,
     };
     let path = plan.output.join(".tamis").join("run.json");
-    if path.is_file() {
-        let existing: Manifest = serde_json::from_str(&std::fs::read_to_string(&path)?)
-            .with_context(|| {
-                format!(
-                    "{} is corrupt or from an older tamis; delete the output directory to start over",
-                    path.display()
-                )
-            })?;
-        if existing != manifest {
-            bail!(
-                "{} holds the results of a run with another config, other inputs (or inputs changed since) or \
+    job::bind_output(&path, &manifest, || {
+        format!(
+            "{} holds the results of a run with another config, other inputs (or inputs changed since) or \
                  another shard size; choose another --output, or delete it to start over",
-                plan.output.display()
-            );
-        }
-        return Ok(());
-    }
-    write_atomically(&path, serde_json::to_string_pretty(&manifest)?.as_bytes())
+            plan.output.display()
+        )
+    })
 }

@@ -757,24 +757,13 @@ fn check_manifest(
         shard_size: plan.shard_size,
     };
     let path = plan.output.join(".tamis").join("tokenize.json");
-    if path.is_file() {
-        let existing: Manifest = serde_json::from_str(&std::fs::read_to_string(&path)?)
-            .with_context(|| {
-                format!(
-                    "{} is corrupt or from an older tamis; delete the output directory to start over",
-                    path.display()
-                )
-            })?;
-        if existing != manifest {
-            bail!(
-                "{} holds the output of a tokenize job with another config, tokenizer or inputs (or inputs changed \
+    job::bind_output(&path, &manifest, || {
+        format!(
+            "{} holds the output of a tokenize job with another config, tokenizer or inputs (or inputs changed \
                  since) or another shard size; choose another output, or delete it to start over",
-                plan.output.display()
-            );
-        }
-        return Ok(());
-    }
-    write_atomically(&path, serde_json::to_string_pretty(&manifest)?.as_bytes())
+            plan.output.display()
+        )
+    })
 }
 
 /// Every file the job wrote or read, for a record of the run (`lineage.json`): the inputs, and the

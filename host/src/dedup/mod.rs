@@ -325,18 +325,12 @@ fn check_manifest(config: &Config, plan: &DedupPlan) -> Result<()> {
             .collect::<Result<_>>()?,
     };
     let path = plan.work.join("run.json");
-    if path.is_file() {
-        let existing: Manifest = serde_json::from_str(&std::fs::read_to_string(&path)?)
-            .with_context(|| format!("{} is corrupt; delete the work directory", path.display()))?;
-        if existing != manifest {
-            bail!(
-                "{} belongs to a dedup with another config or other inputs; choose another output or work_dir, or delete it to start over",
-                plan.work.display()
-            );
-        }
-        return Ok(());
-    }
-    write_atomically(&path, serde_json::to_string_pretty(&manifest)?.as_bytes())
+    crate::job::bind_output(&path, &manifest, || {
+        format!(
+            "{} belongs to a dedup with another config or other inputs; choose another output or work_dir, or delete it to start over",
+            plan.work.display()
+        )
+    })
 }
 
 /// Runs the chosen stages; returns the stats of every stage task that ran.

@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tamis_core::Config;
@@ -398,24 +398,13 @@ fn check_manifest(config: &Config, plan: &Plan) -> Result<()> {
         shard_size: plan.shard_size,
     };
     let path = plan.output.join(".tamis").join("format.json");
-    if path.is_file() {
-        let existing: Manifest = serde_json::from_str(&std::fs::read_to_string(&path)?)
-            .with_context(|| {
-                format!(
-                    "{} is corrupt or from an older tamis; delete the output directory to start over",
-                    path.display()
-                )
-            })?;
-        if existing != manifest {
-            bail!(
-                "{} holds the records of a format job with another config, other inputs (or inputs changed since) \
+    job::bind_output(&path, &manifest, || {
+        format!(
+            "{} holds the records of a format job with another config, other inputs (or inputs changed since) \
                  or another shard size; choose another --output, or delete it to start over",
-                plan.output.display()
-            );
-        }
-        return Ok(());
-    }
-    write_atomically(&path, serde_json::to_string_pretty(&manifest)?.as_bytes())
+            plan.output.display()
+        )
+    })
 }
 
 /// Documents per batch handed to a worker.

@@ -220,8 +220,8 @@ fn dump(value: &Json, style: &DumpStyle, depth: usize, out: &mut String) {
 }
 
 /// A JSON string as Python writes it: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, other control characters
-/// as `\u00XX`, and with `ensure_ascii` every non-ASCII character as `\uXXXX` (surrogate pairs above the
-/// BMP).
+/// as `\u` and four lower-case hex digits (ESC is `\u001b`), and with `ensure_ascii` every non-ASCII
+/// character the same way, as UTF-16 code units (`é` is `\u00e9`; above the BMP, a surrogate pair).
 fn dump_string(s: &str, ensure_ascii: bool, out: &mut String) {
     out.push('"');
     for c in s.chars() {
