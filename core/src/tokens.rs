@@ -4,12 +4,11 @@
 //! `tokenizer.json` (any Hugging Face tokenizer). The core cannot read files: the config names the file
 //! (`tokens.tokenizer`), the runtime reads it and hands the bytes over in [`crate::Resources`].
 
-use serde::{Deserialize, Serialize};
-use tokenizers::Tokenizer;
-
 use crate::error::{ConfigError, StepError};
 use crate::outcome::Bound;
 use crate::step::{Draft, Step};
+use crate::tokenize::Encoder;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -43,7 +42,8 @@ impl TokensConfig {
 
 /// The `tokens` step.
 pub struct TokenCount {
-    tokenizer: Tokenizer,
+    /// The same encoder `tamis tokenize` uses, so a count here is the length of the ids written there.
+    encoder: Encoder,
     min_tokens: Option<u32>,
     max_tokens: Option<u32>,
 }
@@ -58,14 +58,10 @@ impl TokenCount {
                 "the tokens step needs a tokenizer.json (set tokens.tokenizer to its path)",
             )
         })?;
-        let tokenizer = Tokenizer::from_bytes(bytes).map_err(|e| {
-            ConfigError::new(
-                "tokens.tokenizer",
-                format!("not a usable tokenizer.json: {e}"),
-            )
-        })?;
+        let encoder =
+            Encoder::new(bytes).map_err(|e| ConfigError::new("tokens.tokenizer", e.message))?;
         Ok(Self {
-            tokenizer,
+            encoder,
             min_tokens: config.min_tokens,
             max_tokens: config.max_tokens,
         })
@@ -73,11 +69,11 @@ impl TokenCount {
 
     /// Number of tokens of `text`, without special tokens added around it.
     pub fn count(&self, text: &str) -> Result<u32, StepError> {
-        let encoding = self.tokenizer.encode(text, false).map_err(|e| StepError {
+        let ids = self.encoder.encode(text).map_err(|message| StepError {
             step: "tokens",
-            message: format!("tokenizer failed: {e}"),
+            message,
         })?;
-        Ok(u32::try_from(encoding.len()).unwrap_or(u32::MAX))
+        Ok(u32::try_from(ids.len()).unwrap_or(u32::MAX))
     }
 }
 

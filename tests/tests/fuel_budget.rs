@@ -12,6 +12,7 @@ use tamis_tests::{repo_root, shared_data, tamis};
 /// One measured case: its config, its input and how many documents of it.
 struct Case {
     name: &'static str,
+    /// The config; `{tokenizer}` stands for the shared GPT-NeoX `tokenizer.json` (a TOML string).
     config: &'static str,
     input: &'static str,
     limit: usize,
@@ -43,11 +44,19 @@ const CASES: &[Case] = &[
         input: "html/readability_test_pages.jsonl.gz",
         limit: 40,
     },
+    Case {
+        name: "tokens",
+        config: "steps = [\"tokens\"]\n[tokens]\ntokenizer = {tokenizer}\n",
+        input: "web/dev.jsonl.gz",
+        limit: 200,
+    },
 ];
 
 fn measure(case: &Case, dir: &Path) -> Result<serde_json::Value> {
     let config = dir.join(format!("{}.toml", case.name));
-    std::fs::write(&config, case.config)
+    let tokenizer = shared_data("tokenizers/gpt-neox-20b-pii-special/tokenizer.json");
+    let tokenizer = toml::Value::String(tokenizer.display().to_string()).to_string();
+    std::fs::write(&config, case.config.replace("{tokenizer}", &tokenizer))
         .with_context(|| format!("writing {}", config.display()))?;
     let limit = case.limit.to_string();
     let input = shared_data(case.input);

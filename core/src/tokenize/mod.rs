@@ -20,6 +20,8 @@ use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 
 use crate::error::ConfigError;
 
+mod bytelevel;
+
 /// The `[tokenize]` section: what `tamis tokenize` reads, how it frames each document, and how it lays out
 /// the Megatron-LM indexed dataset it writes. Paths are relative to the config file and read by the
 /// runtime.
@@ -132,12 +134,15 @@ pub const EOS_CANDIDATES: [&str; 3] = ["<|endoftext|>", "<|end_of_text|>", "</s>
 /// A loaded tokenizer that turns texts into ids.
 pub struct Encoder {
     tokenizer: Tokenizer,
+    /// The byte-level BPE road to the same ids, when the tokenizer has that shape (see `bytelevel.rs`).
+    fast: Option<bytelevel::FastPath>,
 }
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Encoder")
             .field("ids", &self.id_space())
+            .field("fast", &self.fast.is_some())
             .finish()
     }
 }
@@ -148,11 +153,21 @@ impl Encoder {
         let tokenizer = Tokenizer::from_bytes(tokenizer_json).map_err(|e| {
             ConfigError::new("tokenizer", format!("not a usable tokenizer.json: {e}"))
         })?;
-        Ok(Self { tokenizer })
+        let fast = bytelevel::FastPath::for_tokenizer(&tokenizer);
+        Ok(Self { tokenizer, fast })
     }
 
     /// The ids of `text`, without special tokens added around it.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, String> {
+        match &self.fast {
+            Some(fast) => fast.encode(&self.tokenizer, text),
+            None => self.encode_with_library(text),
+        }
+    }
+
+    /// [`Encoder::encode`] through the library's whole `encode`: the road for every tokenizer the fast
+    /// path does not reproduce, and the reference it is tested against.
+    fn encode_with_library(&self, text: &str) -> Result<Vec<u32>, String> {
         // `encode_fast` skips the character offsets, which ids do not need; the ids are `encode`'s.
         self.tokenizer
             .encode_fast(text, false)
@@ -286,10 +301,10 @@ pub fn gpt2_tokenizer_json(vocab_json: &[u8], merges_txt: &[u8]) -> Result<Strin
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn shared(relative: &str) -> Vec<u8> {
+    pub(super) fn shared(relative: &str) -> Vec<u8> {
         let data = std::env::var_os("TAMIS_SHARED_DATA")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| {
@@ -302,14 +317,30 @@ mod tests {
         })
     }
 
-    fn neox() -> Encoder {
+    /// The texts of the web development set, in order.
+    pub(super) fn web_dev_texts() -> Vec<String> {
+        use std::io::Read;
+        let mut json = String::new();
+        flate2::read::GzDecoder::new(&shared("web/dev.jsonl.gz")[..])
+            .read_to_string(&mut json)
+            .unwrap();
+        json.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let record: serde_json::Value = serde_json::from_str(l).unwrap();
+                record["text"].as_str().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    pub(super) fn neox() -> Encoder {
         Encoder::new(&shared(
             "tokenizers/gpt-neox-20b-pii-special/tokenizer.json",
         ))
         .unwrap()
     }
 
-    fn gpt2() -> Encoder {
+    pub(super) fn gpt2() -> Encoder {
         let json = gpt2_tokenizer_json(
             &shared("tokenizers/gpt2/vocab.json"),
             &shared("tokenizers/gpt2/merges.txt"),
@@ -327,6 +358,34 @@ mod tests {
         assert_eq!(gpt2.id_space(), 50257);
         // The end-of-text token written in a text is that token, as Hugging Face matches added tokens.
         assert_eq!(gpt2.encode("a<|endoftext|>b").unwrap(), vec![64, 50256, 65]);
+    }
+
+    /// The byte-level fast path gives the library's own ids, on every text of the web dev set and with both
+    /// shared tokenizers (both have the shape it takes).
+    #[test]
+    fn fast_path_ids_equal_the_library_ids() {
+        let texts = web_dev_texts();
+        for (name, encoder) in [("gpt-neox", neox()), ("gpt2", gpt2())] {
+            assert!(encoder.fast.is_some(), "{name} takes the fast path");
+            let mut tokens = 0;
+            for (n, text) in texts.iter().enumerate() {
+                let fast = encoder.encode(text).unwrap();
+                assert_eq!(
+                    fast,
+                    encoder.encode_with_library(text).unwrap(),
+                    "{name}: document {n}"
+                );
+                tokens += fast.len();
+            }
+            assert!(tokens > 100_000, "{name}: {tokens} tokens");
+            // A second pass is served from the cache and still gives the same ids.
+            for text in texts.iter().take(50) {
+                assert_eq!(
+                    encoder.encode(text).unwrap(),
+                    encoder.encode_with_library(text).unwrap()
+                );
+            }
+        }
     }
 
     #[test]
