@@ -83,9 +83,8 @@ struct TokenizeArgs {
     /// once every file is encoded.
     #[arg(long, value_parser = dedup::Shard::parse)]
     shard: Option<dedup::Shard>,
-    /// Worker threads (overrides io.workers; default: all cores).
-    #[arg(long)]
-    workers: Option<usize>,
+    #[command(flatten)]
+    job: JobArgs,
     #[command(flatten)]
     engine: EngineArgs,
     /// Texts per call into the engine.
@@ -94,11 +93,6 @@ struct TokenizeArgs {
     /// Records per encoded part (the unit of resumption).
     #[arg(long, default_value_t = 10_000)]
     shard_size: u64,
-    /// A longer record (line, or Parquet row as JSON) is an error record, found without holding it whole.
-    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
-    max_record_bytes: u64,
-    #[arg(long)]
-    quiet: bool,
 }
 
 #[derive(Args)]
@@ -111,17 +105,11 @@ struct FormatArgs {
     /// Output directory (overrides format.output).
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Worker threads (overrides io.workers; default: all cores).
-    #[arg(long)]
-    workers: Option<usize>,
+    #[command(flatten)]
+    job: JobArgs,
     /// Records per output shard (the unit of resumption).
     #[arg(long, default_value_t = 10_000)]
     shard_size: u64,
-    /// A longer record (line, or Parquet row as JSON) is an error record, found without holding it whole.
-    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
-    max_record_bytes: u64,
-    #[arg(long)]
-    quiet: bool,
 }
 
 #[derive(Args)]
@@ -179,18 +167,12 @@ struct DedupArgs {
     /// This task's share, `i/N`: input files (signatures, filter) or partitions (buckets) numbered i mod N.
     #[arg(long, value_parser = dedup::Shard::parse)]
     shard: Option<dedup::Shard>,
-    /// Worker threads (overrides io.workers; default: all cores).
-    #[arg(long)]
-    workers: Option<usize>,
+    #[command(flatten)]
+    job: JobArgs,
     #[command(flatten)]
     engine: EngineArgs,
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
-    /// A longer record (line, or Parquet row as JSON) is an error record, found without holding it whole.
-    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
-    max_record_bytes: u64,
-    #[arg(long)]
-    quiet: bool,
 }
 
 #[derive(Args)]
@@ -203,12 +185,20 @@ struct DecontaminateArgs {
     /// Output directory (overrides decontaminate.output).
     #[arg(long)]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+/// What every record job (run, dedup, decontaminate, format, tokenize) takes alike.
+#[derive(Args)]
+struct JobArgs {
     /// Worker threads (overrides io.workers; default: all cores).
     #[arg(long)]
     workers: Option<usize>,
     /// A longer record (line, or Parquet row as JSON) is an error record, found without holding it whole.
     #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
     max_record_bytes: u64,
+    /// No progress output.
     #[arg(long)]
     quiet: bool,
 }
@@ -239,9 +229,8 @@ struct RunArgs {
     /// Output directory (overrides io.output).
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Worker threads (overrides io.workers; default: all cores).
-    #[arg(long)]
-    workers: Option<usize>,
+    #[command(flatten)]
+    job: JobArgs,
     #[command(flatten)]
     engine: EngineArgs,
     /// Documents per call into the engine.
@@ -250,12 +239,6 @@ struct RunArgs {
     /// Records per output shard (the unit of resumption).
     #[arg(long, default_value_t = 10_000)]
     shard_size: u64,
-    /// No progress output.
-    /// A longer record (line, or Parquet row as JSON) is an error record, found without holding it whole.
-    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
-    max_record_bytes: u64,
-    #[arg(long)]
-    quiet: bool,
 }
 
 #[derive(Args)]
@@ -514,7 +497,7 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         (None, Some(out)) => args.config.parent().unwrap_or(Path::new(".")).join(out),
         (None, None) => bail!("no output: give --output DIR or set io.output in the config"),
     };
-    let workers = workers_of(args.workers, &config)?;
+    let workers = workers_of(args.job.workers, &config)?;
     if args.batch_size == 0 || args.shard_size == 0 {
         bail!("--batch-size and --shard-size must be at least 1");
     }
@@ -531,12 +514,12 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         workers,
         batch_size: args.batch_size,
         shard_size: args.shard_size,
-        max_record_bytes: args.max_record_bytes,
-        quiet: args.quiet,
+        max_record_bytes: args.job.max_record_bytes,
+        quiet: args.job.quiet,
     };
     let _lock = job::lock_output(&output, None)?;
     job::handle_interrupts(&output, "run");
-    if !args.quiet {
+    if !args.job.quiet {
         eprintln!(
             "tamis: {} input files, {} workers, engine {}, output {}",
             plan.inputs.len(),
@@ -596,7 +579,7 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
-    let workers = workers_of(args.workers, &config)?;
+    let workers = workers_of(args.job.workers, &config)?;
     // The core computes the fingerprints with a pipeline of its own: normalize, [quality_score,]
     // fingerprint.
     let signature = dedup::signature_config(&config);
@@ -619,9 +602,9 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
         work,
         workers,
         batch_size: args.batch_size,
-        max_record_bytes: args.max_record_bytes,
+        max_record_bytes: args.job.max_record_bytes,
         shard: args.shard.unwrap_or(dedup::Shard::ALL),
-        quiet: args.quiet,
+        quiet: args.job.quiet,
     };
     // Tasks of a sharded dedup (`--shard i/N`) run at once by design: each locks only its own share.
     let share = args
@@ -634,7 +617,7 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
         false => Some(job::lock_output(&plan.work, share)?),
     };
     job::handle_interrupts(&output, "dedup");
-    if !args.quiet {
+    if !args.job.quiet {
         eprintln!(
             "tamis dedup: {} input files, {} workers, engine {}, stage {}, output {}",
             plan.inputs.len(),
@@ -726,7 +709,7 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
         .output
         .clone()
         .unwrap_or_else(|| base.join(&config.decontaminate.output));
-    let workers = workers_of(args.workers, &config)?;
+    let workers = workers_of(args.job.workers, &config)?;
     let _lock = job::lock_output(&output, None)?;
     job::handle_interrupts(&output, "decontaminate");
     let mut read: Vec<PathBuf> = inputs.iter().map(|f| f.path.clone()).collect();
@@ -743,11 +726,11 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
         &record::Fields::from_io(&config.io),
         &decontaminate::Plan {
             inputs,
-            max_record_bytes: args.max_record_bytes,
+            max_record_bytes: args.job.max_record_bytes,
             output: output.clone(),
             base,
             workers,
-            quiet: args.quiet,
+            quiet: args.job.quiet,
         },
     )?;
     lineage::write(&output, "decontaminate", &config, &read)?;
@@ -838,7 +821,7 @@ fn cmd_format(args: FormatArgs) -> Result<std::process::ExitCode> {
         .output
         .clone()
         .unwrap_or_else(|| base.join(&config.format.output));
-    let workers = workers_of(args.workers, &config)?;
+    let workers = workers_of(args.job.workers, &config)?;
     if args.shard_size == 0 {
         bail!("--shard-size must be at least 1");
     }
@@ -853,8 +836,8 @@ fn cmd_format(args: FormatArgs) -> Result<std::process::ExitCode> {
             base,
             workers,
             shard_size: args.shard_size,
-            max_record_bytes: args.max_record_bytes,
-            quiet: args.quiet,
+            max_record_bytes: args.job.max_record_bytes,
+            quiet: args.job.quiet,
         },
     )?;
     read.extend(resources);
@@ -1103,7 +1086,7 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
         .output
         .clone()
         .unwrap_or_else(|| base.join(&section.output));
-    let workers = workers_of(args.workers, &config)?;
+    let workers = workers_of(args.job.workers, &config)?;
     if args.batch_size == 0 || args.shard_size == 0 {
         bail!("--batch-size and --shard-size must be at least 1");
     }
@@ -1139,7 +1122,7 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
         .map(|s| (s.index, s.count));
     let _lock = job::lock_output(&output, share)?;
     job::handle_interrupts(&output, "tokenize");
-    if !args.quiet {
+    if !args.job.quiet {
         eprintln!(
             "tamis tokenize: {} input files, {} workers, engine {}, tokenizer {}, output {}",
             inputs.len(),
@@ -1155,9 +1138,9 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
         workers,
         batch_size: args.batch_size,
         shard_size: args.shard_size,
-        max_record_bytes: args.max_record_bytes,
+        max_record_bytes: args.job.max_record_bytes,
         shard,
-        quiet: args.quiet,
+        quiet: args.job.quiet,
     };
     match tokenize::tokenize(section, &fields, &tokenizer, &factory, &plan)? {
         tokenize::Outcome::Encoded {
@@ -1222,7 +1205,7 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
                 output.display()
             );
             let files = tokenize::output_files(&report, &output);
-            if !args.quiet {
+            if !args.job.quiet {
                 for file in &files {
                     eprintln!("  {}", file.display());
                 }

@@ -458,6 +458,12 @@ fn knife_edges(facts: &Facts, out: &mut Vec<Issue>) {
         if t == 0.0 || t == 1.0 && tally.values.max() <= 1.0 && tally.values.min() >= 0.0 {
             continue;
         }
+        // Nor are counts at a small whole threshold (FineWeb's `empty`: at least 1 non-empty line): a window
+        // under one unit holds only the documents equal to the threshold, and a threshold on a count moves by
+        // whole units, never by 2 %.
+        if tally.fractional == 0 && half < 1.0 {
+            continue;
+        }
         if near as f64 >= KNIFE_EDGE_SHARE * n as f64 {
             out.push(Issue {
                 level: Level::Note,
@@ -681,6 +687,7 @@ mod tests {
                 thresholds: [(threshold.to_bits(), values.len() as u64)].into(),
                 failed: 0,
                 reason: 0,
+                fractional: values.iter().filter(|v| v.fract() != 0.0).count() as u64,
             };
             values.iter().for_each(|v| t.values.add(*v));
             t
@@ -695,6 +702,9 @@ mod tests {
             ("heuristics".into(), "min_words".into()),
             tally(&spread, 500.0),
         );
+        // Half the documents have exactly one non-empty line, FineWeb's `empty` threshold: not a knife edge.
+        let lines: Vec<f64> = (0..100).map(|i| (1 + i % 2 * i) as f64).collect();
+        scan.checks.insert(("fineweb_quality".into(), "empty".into()), tally(&lines, 1.0));
         let issues = issues(&facts(stats, scan, None));
         let edges: Vec<_> = issues
             .iter()

@@ -153,6 +153,8 @@ pub struct CheckTally {
     pub failed: u64,
     /// Documents dropped for this check (their first failure).
     pub reason: u64,
+    /// Values that are not whole numbers: 0 for a count (lines, words, repeated n-grams).
+    pub fractional: u64,
 }
 
 impl CheckTally {
@@ -171,6 +173,7 @@ impl CheckTally {
         }
         self.failed += other.failed;
         self.reason += other.reason;
+        self.fractional += other.fractional;
     }
 }
 
@@ -562,8 +565,10 @@ impl Scan {
             thresholds: BTreeMap::new(),
             failed: 0,
             reason: 0,
+            fractional: 0,
         });
         tally.values.add(check.value);
+        tally.fractional += u64::from(check.value.fract() != 0.0);
         *tally
             .thresholds
             .entry(check.threshold.to_bits())
