@@ -704,7 +704,10 @@ mod tests {
         );
         // Half the documents have exactly one non-empty line, FineWeb's `empty` threshold: not a knife edge.
         let lines: Vec<f64> = (0..100).map(|i| (1 + i % 2 * i) as f64).collect();
-        scan.checks.insert(("fineweb_quality".into(), "empty".into()), tally(&lines, 1.0));
+        scan.checks.insert(
+            ("fineweb_quality".into(), "empty".into()),
+            tally(&lines, 1.0),
+        );
         let issues = issues(&facts(stats, scan, None));
         let edges: Vec<_> = issues
             .iter()
