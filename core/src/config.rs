@@ -18,6 +18,7 @@ use crate::normalize::NormalizeConfig;
 use crate::pii::PiiConfig;
 use crate::quality::QualityConfig;
 use crate::quality::classifier::ClassifierConfig;
+use crate::select::SelectConfig;
 use crate::tokenize::TokenizeConfig;
 use crate::tokens::TokensConfig;
 
@@ -172,6 +173,8 @@ pub struct Config {
     pub tokenize: TokenizeConfig,
     /// `tamis format`: training records (instruction, conversation, prompt/completion, domain) and splits.
     pub format: FormatConfig,
+    /// `tamis select`: the top fraction of a dataset by a score (`keep_top_fraction`).
+    pub select: SelectConfig,
 }
 
 impl Default for Config {
@@ -193,6 +196,7 @@ impl Default for Config {
             decontaminate: DecontaminateConfig::default(),
             tokenize: TokenizeConfig::default(),
             format: FormatConfig::default(),
+            select: SelectConfig::default(),
         }
     }
 }
@@ -333,6 +337,7 @@ impl Config {
         self.decontaminate.validate("decontaminate")?;
         self.tokenize.validate("tokenize")?;
         self.format.validate("format")?;
+        self.select.validate("select")?;
         if self.io.workers == Some(0) {
             return Err(ConfigError::new(
                 "io.workers",

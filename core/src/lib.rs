@@ -34,6 +34,7 @@ pub mod pipeline;
 pub mod quality;
 pub mod record;
 pub mod registry;
+pub mod select;
 pub mod step;
 pub mod tokenize;
 pub mod tokens;
