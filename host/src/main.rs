@@ -17,6 +17,7 @@ mod record;
 mod report;
 mod run;
 mod sample;
+mod select;
 mod stats;
 mod tokenize;
 
@@ -53,6 +54,9 @@ enum Command {
     Dedup(DedupArgs),
     /// Drop or flag documents that share word n-grams with benchmark items.
     Decontaminate(DecontaminateArgs),
+    /// Keep the top fraction of a dataset by a score (select.keep_top_fraction), exactly, in stages
+    /// (scores, threshold, filter) that can run as separate tasks.
+    Select(SelectArgs),
     /// Check a config and print it with every default filled in.
     Check(CheckArgs),
     /// Turn kept records into token ids, written as a Megatron-LM indexed dataset (.bin + .idx).
@@ -189,7 +193,27 @@ struct DecontaminateArgs {
     job: JobArgs,
 }
 
-/// What every record job (run, dedup, decontaminate, format, tokenize) takes alike.
+#[derive(Args)]
+struct SelectArgs {
+    /// Config file with a select section (score, keep_top_fraction).
+    config: PathBuf,
+    /// Input files, directories or globs (overrides select.input, else io.input).
+    #[arg(long, num_args = 1..)]
+    input: Vec<String>,
+    /// Output directory (overrides select.output).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Which stage to run; `all` runs them in order.
+    #[arg(long, value_enum, default_value = "all")]
+    stage: select::Stage,
+    /// This task's share of the input files, `i/N` (the scores and filter stages).
+    #[arg(long, value_parser = dedup::Shard::parse)]
+    shard: Option<dedup::Shard>,
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+/// What every record job (run, dedup, decontaminate, select, format, tokenize) takes alike.
 #[derive(Args)]
 struct JobArgs {
     /// Worker threads (overrides io.workers; default: all cores).
@@ -301,6 +325,7 @@ fn real_main() -> Result<std::process::ExitCode> {
         Command::Bench(args) => cmd_bench(args),
         Command::Dedup(args) => cmd_dedup(args),
         Command::Decontaminate(args) => cmd_decontaminate(args),
+        Command::Select(args) => cmd_select(args),
         Command::Tokenize(args) => cmd_tokenize(args),
         Command::Format(args) => cmd_format(args),
         Command::Lineage(args) => cmd_lineage(args),
@@ -754,6 +779,81 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
                     .join(", ")
             )
         },
+        output.display()
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_select(args: SelectArgs) -> Result<std::process::ExitCode> {
+    let (config, _) = load_config(&args.config)?;
+    let own = Some(("select.input", config.select.input.as_slice()));
+    let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| base.join(&config.select.output));
+    let workers = workers_of(args.job.workers, &config)?;
+    let shard = args.shard.unwrap_or(dedup::Shard::ALL);
+    // Tasks of a sharded selection run at once by design: each locks only its own share.
+    let share = (shard.count > 1).then_some((shard.index, shard.count));
+    let _lock = job::lock_output(&output, share)?;
+    job::handle_interrupts(&output, "select");
+    let plan = select::Plan {
+        inputs,
+        output: output.clone(),
+        workers,
+        max_record_bytes: args.job.max_record_bytes,
+        shard,
+        quiet: args.job.quiet,
+    };
+    if !args.job.quiet {
+        eprintln!(
+            "tamis select: {} input files, {} workers, stage {}, output {}",
+            plan.inputs.len(),
+            workers,
+            format!("{:?}", args.stage).to_lowercase(),
+            output.display()
+        );
+    }
+    let totals = select::select(
+        &config,
+        &record::Fields::from_io(&config.io),
+        &plan,
+        args.stage,
+    )?;
+    let Some(totals) = totals else {
+        eprintln!(
+            "tamis select: stage {} finished; stats.json is written once every file is filtered",
+            format!("{:?}", args.stage).to_lowercase()
+        );
+        return Ok(std::process::ExitCode::SUCCESS);
+    };
+    let read: Vec<PathBuf> = plan.inputs.iter().map(|f| f.path.clone()).collect();
+    lineage::write(&output, "select", &config, &read)?;
+    let s = &totals.selection;
+    let threshold = match s.threshold {
+        Some(t) => format!(
+            "{} {} {t} ({} of {} tied there kept)",
+            s.score,
+            match s.keep {
+                tamis_core::select::KeepEnd::Highest => ">=",
+                tamis_core::select::KeepEnd::Lowest => "<=",
+            },
+            s.ties_kept,
+            s.ties_at_threshold
+        ),
+        None => "nothing to keep".into(),
+    };
+    let c = &totals.counts;
+    eprintln!(
+        "accounting ok: {} = {} kept + {} dropped + {} errors; top {} of {} scored: {threshold}; results in {}",
+        c.docs_in,
+        c.kept,
+        c.dropped,
+        c.errors,
+        s.keep_top_fraction,
+        s.scored,
         output.display()
     );
     Ok(std::process::ExitCode::SUCCESS)
