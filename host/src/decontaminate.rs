@@ -18,7 +18,7 @@ use tamis_core::contamination::{ContaminationAction, IndexStats, NgramIndex};
 
 use crate::input::{ByteCounter, InputFile};
 use crate::job::{self, Job, Record, Source, Tally};
-use crate::output::{Destination, ShardPaths, ShardWriter, write_atomically};
+use crate::output::{Batch, Destination, ShardPaths, ShardWriter, write_atomically};
 use crate::record::Fields;
 
 pub struct Plan {
@@ -149,7 +149,7 @@ struct Scan<'a> {
 impl Job for Scan<'_> {
     type Engine = ();
     type FileContext = ();
-    type Item = (Destination, String);
+    type Item = Result<Batch>;
     type Tally = FileCounts;
     type Sink = ShardWriter;
 
@@ -170,7 +170,7 @@ impl Job for Scan<'_> {
         source: &Source,
         records: Vec<Record>,
         counts: &mut FileCounts,
-    ) -> Vec<(Destination, String)> {
+    ) -> Vec<Result<Batch>> {
         let mut lines = Vec::with_capacity(records.len());
         for record in records {
             counts.docs_in += 1;
@@ -207,7 +207,7 @@ impl Job for Scan<'_> {
                 }
             }
         }
-        lines
+        vec![Batch::encode(source.file, lines)]
     }
 
     fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
@@ -216,8 +216,8 @@ impl Job for Scan<'_> {
     fn open(&self, file: &InputFile, _: usize, chunk: u64) -> Result<ShardWriter> {
         Ok(ShardWriter::new(ShardPaths::new(self.output, file, chunk)))
     }
-    fn write(&self, sink: &mut ShardWriter, (destination, line): Self::Item) -> Result<()> {
-        sink.write(destination, &line)
+    fn write(&self, sink: &mut ShardWriter, batch: Self::Item) -> Result<()> {
+        sink.write_batch(batch?)
     }
     fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {
         sink.finish()

@@ -24,8 +24,9 @@
 //! OUT/.tamis/done/<dir>/<name>-0000N.json   the shard's completion marker, with its own counts
 //! ```
 //!
-//! `<ext>` is the input's: `jsonl`, `jsonl.gz` (gzip, mtime 0), `jsonl.zst` or `parquet` (snappy, schema
-//! inferred from the output rows). A part with no record is not written. Records keep their input field
+//! `<ext>` is the input's: `jsonl`, `jsonl.gz` (one gzip member, mtime 0, its deflate blocks compressed
+//! per batch on the workers: [`Batch`]), `jsonl.zst` or `parquet` (snappy, schema inferred from the output
+//! rows). A part with no record is not written. Records keep their input field
 //! order; `tamis` comes last.
 
 use std::fs::File;
@@ -33,7 +34,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::input::{InputFile, InputFormat};
 
@@ -54,11 +55,7 @@ impl ShardPaths {
     pub fn new(out: &Path, file: &InputFile, chunk: u64) -> Self {
         let dir = out.join(file.relative_dir());
         let name = format!("{}-{chunk:05}", file.stem());
-        // Error records carry arbitrary broken input, which has no Parquet schema: they stay JSONL.
-        let errors_format = match file.format {
-            InputFormat::Parquet => InputFormat::Jsonl,
-            other => other,
-        };
+        let errors_format = errors_format(file.format);
         Self {
             kept: dir
                 .join("kept")
@@ -81,12 +78,31 @@ impl ShardPaths {
     }
 }
 
+/// The format of a shard's error records. Error records carry arbitrary broken input, which has no Parquet
+/// schema: they stay JSONL.
+fn errors_format(format: InputFormat) -> InputFormat {
+    match format {
+        InputFormat::Parquet => InputFormat::Jsonl,
+        other => other,
+    }
+}
+
 /// One output file being written under a temporary name, renamed into place by [`Sink::finish`].
 pub enum Sink {
     Lines {
         tmp: PathBuf,
         path: PathBuf,
         writer: Box<dyn Write + Send>,
+    },
+    /// A gzip file assembled from deflate blocks compressed elsewhere ([`Batch::encode`]): this header,
+    /// the blocks as they come, then an empty final block and the trailer (CRC-32 and length of the
+    /// whole text, combined from the blocks' own).
+    Gzip {
+        tmp: PathBuf,
+        path: PathBuf,
+        file: BufWriter<File>,
+        crc: flate2::Crc,
+        len: u64,
     },
     Parquet {
         tmp: PathBuf,
@@ -143,6 +159,31 @@ impl Sink {
         })
     }
 
+    /// Opens `path` for batches from [`Batch::encode`]: as [`Sink::open`], except that gzip output is
+    /// assembled from blocks the workers compressed.
+    pub fn open_batched(path: &Path, format: InputFormat, input: &Path) -> Result<Self> {
+        if format != InputFormat::JsonlGz {
+            return Self::open(path, format, input);
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let tmp = tmp_name(path);
+        let mut file = BufWriter::with_capacity(
+            1 << 20,
+            File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+        );
+        file.write_all(&GZIP_HEADER)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        Ok(Sink::Gzip {
+            tmp,
+            path: path.to_path_buf(),
+            file,
+            crc: flate2::Crc::new(),
+            len: 0,
+        })
+    }
+
     /// Writes one record (a JSON line).
     pub fn write(&mut self, line: &str) -> Result<()> {
         match self {
@@ -150,9 +191,51 @@ impl Sink {
                 .write_all(line.as_bytes())
                 .and_then(|_| writer.write_all(b"\n"))
                 .with_context(|| format!("writing {}", tmp.display())),
+            Sink::Gzip { tmp, .. } => bail!(
+                "{}: a batched gzip output takes batches, not lines (a bug in tamis)",
+                tmp.display()
+            ),
             Sink::Parquet { rows, .. } => {
                 rows.push(line.to_string());
                 Ok(())
+            }
+        }
+    }
+
+    /// Appends one batch's part for this file.
+    fn append(&mut self, payload: Payload) -> Result<()> {
+        match (self, payload) {
+            (Sink::Lines { writer, tmp, .. }, Payload::Text(text)) => writer
+                .write_all(&text)
+                .with_context(|| format!("writing {}", tmp.display())),
+            (
+                Sink::Gzip {
+                    file,
+                    crc,
+                    len,
+                    tmp,
+                    ..
+                },
+                Payload::Deflate {
+                    data,
+                    crc: part_crc,
+                    len: part_len,
+                },
+            ) => {
+                crc.combine(&part_crc);
+                *len += part_len;
+                file.write_all(&data)
+                    .with_context(|| format!("writing {}", tmp.display()))
+            }
+            (Sink::Parquet { rows, .. }, Payload::Rows(more)) => {
+                rows.extend(more);
+                Ok(())
+            }
+            (Sink::Lines { tmp, .. } | Sink::Gzip { tmp, .. } | Sink::Parquet { tmp, .. }, _) => {
+                bail!(
+                    "{}: a batch encoded for another format (a bug in tamis)",
+                    tmp.display()
+                )
             }
         }
     }
@@ -169,6 +252,24 @@ impl Sink {
                     .flush()
                     .with_context(|| format!("writing {}", tmp.display()))?;
                 drop(writer);
+                std::fs::rename(&tmp, &path)
+                    .with_context(|| format!("renaming {} into place", tmp.display()))?;
+                Ok(path)
+            }
+            Sink::Gzip {
+                tmp,
+                path,
+                mut file,
+                crc,
+                len,
+            } => {
+                // RFC 1952 trailer: CRC-32, then the length modulo 2^32, both little-endian.
+                file.write_all(&GZIP_LAST_BLOCK)
+                    .and_then(|_| file.write_all(&crc.sum().to_le_bytes()))
+                    .and_then(|_| file.write_all(&(len as u32).to_le_bytes()))
+                    .and_then(|_| file.flush())
+                    .with_context(|| format!("writing {}", tmp.display()))?;
+                drop(file);
                 std::fs::rename(&tmp, &path)
                     .with_context(|| format!("renaming {} into place", tmp.display()))?;
                 Ok(path)
@@ -253,6 +354,103 @@ pub enum Destination {
     Errors,
 }
 
+/// RFC 1952 member header: deflate, no flags, mtime 0 (so the bytes depend only on the content), no extra
+/// flags, operating system 255 (unknown).
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+
+/// An empty final deflate block with fixed codes (BFINAL 1, BTYPE 01, the end-of-block code): the blocks
+/// from [`Batch::encode`] end on a byte boundary and none is final, so this ends the stream.
+const GZIP_LAST_BLOCK: [u8; 2] = [0x03, 0x00];
+
+/// Level 6, the default of gzip and zlib.
+const GZIP_LEVEL: u32 = 6;
+
+/// One batch's share of a file.
+enum Payload {
+    /// JSON lines compressed as raw deflate blocks ending on a byte boundary (a sync flush) and not final,
+    /// with the CRC-32 and length of the lines, to be concatenated into one gzip member as pigz does.
+    Deflate {
+        data: Vec<u8>,
+        crc: flate2::Crc,
+        len: u64,
+    },
+    /// JSON lines as text, for plain JSONL and for zstd, which the writer compresses as one frame: some
+    /// zstd readers (Python zstandard's stream reader by default) stop after a file's first frame.
+    Text(Vec<u8>),
+    /// Rows of a Parquet file, written whole when the shard is finished.
+    Rows(Vec<String>),
+}
+
+/// A batch of judged records in the bytes their files take, made on the worker that judged them, so that
+/// compressing gzip output runs on every worker and not on the one thread that writes in input order.
+/// Each batch is compressed on its own (no dictionary shared across batches), so the bytes depend on the
+/// batch size but not on the number of workers.
+pub struct Batch {
+    parts: Vec<(Destination, Payload)>,
+}
+
+impl Batch {
+    /// Groups `lines` (in record order) by output and encodes each group for `file`'s output format.
+    pub fn encode(file: &InputFile, lines: Vec<(Destination, String)>) -> Result<Self> {
+        let mut groups: [Vec<String>; 3] = Default::default();
+        for (destination, line) in lines {
+            groups[destination as usize].push(line);
+        }
+        let mut parts = Vec::new();
+        for (destination, group) in [Destination::Kept, Destination::Dropped, Destination::Errors]
+            .into_iter()
+            .zip(groups)
+        {
+            if group.is_empty() {
+                continue;
+            }
+            let format = match destination {
+                Destination::Errors => errors_format(file.format),
+                Destination::Kept | Destination::Dropped => file.format,
+            };
+            let payload = if format == InputFormat::Parquet {
+                Payload::Rows(group)
+            } else {
+                let mut text = Vec::with_capacity(group.iter().map(|l| l.len() + 1).sum());
+                for line in &group {
+                    text.extend_from_slice(line.as_bytes());
+                    text.push(b'\n');
+                }
+                if format == InputFormat::JsonlGz {
+                    let mut crc = flate2::Crc::new();
+                    crc.update(&text);
+                    Payload::Deflate {
+                        data: deflate_block(&text)?,
+                        crc,
+                        len: text.len() as u64,
+                    }
+                } else {
+                    Payload::Text(text)
+                }
+            };
+            parts.push((destination, payload));
+        }
+        Ok(Self { parts })
+    }
+}
+
+/// `text` as raw deflate at [`GZIP_LEVEL`], ended by a sync flush: byte-aligned, not final.
+fn deflate_block(text: &[u8]) -> Result<Vec<u8>> {
+    let mut compress = flate2::Compress::new(flate2::Compression::new(GZIP_LEVEL), false);
+    let mut out = Vec::with_capacity(text.len() / 3 + 1024);
+    loop {
+        let consumed = compress.total_in() as usize;
+        compress
+            .compress_vec(&text[consumed..], &mut out, flate2::FlushCompress::Sync)
+            .context("compressing a batch of output records")?;
+        // The flush is complete once all input is taken and the output buffer was not filled.
+        if compress.total_in() as usize == text.len() && out.len() < out.capacity() {
+            return Ok(out);
+        }
+        out.reserve(out.capacity().max(1024));
+    }
+}
+
 /// The three outputs of one shard, opened lazily (a shard with no drops writes no dropped file).
 pub struct ShardWriter {
     paths: ShardPaths,
@@ -271,20 +469,24 @@ impl ShardWriter {
         }
     }
 
-    pub fn write(&mut self, destination: Destination, line: &str) -> Result<()> {
-        let (slot, path, format) = match destination {
-            Destination::Kept => (&mut self.kept, &self.paths.kept, self.paths.format),
-            Destination::Dropped => (&mut self.dropped, &self.paths.dropped, self.paths.format),
-            Destination::Errors => (
-                &mut self.errors,
-                &self.paths.errors,
-                self.paths.errors_format,
-            ),
-        };
-        if slot.is_none() {
-            *slot = Some(Sink::open(path, format, &self.paths.input)?);
+    /// Writes a batch from [`Batch::encode`], opening the outputs it is the first to reach.
+    pub fn write_batch(&mut self, batch: Batch) -> Result<()> {
+        for (destination, payload) in batch.parts {
+            let (slot, path, format) = match destination {
+                Destination::Kept => (&mut self.kept, &self.paths.kept, self.paths.format),
+                Destination::Dropped => (&mut self.dropped, &self.paths.dropped, self.paths.format),
+                Destination::Errors => (
+                    &mut self.errors,
+                    &self.paths.errors,
+                    self.paths.errors_format,
+                ),
+            };
+            if slot.is_none() {
+                *slot = Some(Sink::open_batched(path, format, &self.paths.input)?);
+            }
+            slot.as_mut().expect("opened above").append(payload)?;
         }
-        slot.as_mut().expect("opened above").write(line)
+        Ok(())
     }
 
     /// Completes the shard: every file renamed into place. Returns the files, for the marker's checksums.
@@ -388,5 +590,56 @@ mod tests {
             back[0].column_by_name("amount").unwrap().as_ref(),
             amount.as_ref()
         );
+    }
+
+    /// Batches compressed apart and joined by the writer make one gzip member that a single-member
+    /// decoder (which checks the CRC and the length) reads whole, and whose lines are the records in
+    /// order, each in its own output.
+    #[test]
+    fn batched_gzip_output_is_one_valid_member_with_every_line_in_order() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let input = InputFile {
+            path: dir.path().join("in.jsonl.gz"),
+            relative: PathBuf::from("in.jsonl.gz"),
+            format: InputFormat::JsonlGz,
+            size: 0,
+        };
+        let mut writer = ShardWriter::new(ShardPaths::new(&dir.path().join("out"), &input, 0));
+        let text = "Il était une fois une ville au bord de la mer, où chaque matin les pêcheurs";
+        let mut kept = Vec::new();
+        let mut errors = Vec::new();
+        for batch in 0..40 {
+            let mut lines = Vec::new();
+            for i in 0..(batch * 7 % 23) {
+                let line = format!(r#"{{"id":"{batch}-{i}","text":"{text} {}"}}"#, batch * i);
+                if i % 5 == 3 {
+                    errors.push(line.clone());
+                    lines.push((Destination::Errors, line));
+                } else {
+                    kept.push(line.clone());
+                    lines.push((Destination::Kept, line));
+                }
+            }
+            writer
+                .write_batch(Batch::encode(&input, lines).unwrap())
+                .unwrap();
+        }
+        let paths = ShardPaths::new(&dir.path().join("out"), &input, 0);
+        assert_eq!(writer.finish().unwrap().len(), 2);
+        for (path, want) in [(&paths.kept, &kept), (&paths.errors, &errors)] {
+            let mut decoded = String::new();
+            flate2::read::GzDecoder::new(File::open(path).unwrap())
+                .read_to_string(&mut decoded)
+                .unwrap();
+            assert_eq!(
+                decoded,
+                want.iter().map(|l| format!("{l}\n")).collect::<String>()
+            );
+        }
+        // Compressed on its own per batch, the text still shrinks as gzip would make it.
+        let size = std::fs::metadata(&paths.kept).unwrap().len();
+        let plain: usize = kept.iter().map(|l| l.len() + 1).sum();
+        assert!(size * 4 < plain as u64, "{size} of {plain}");
     }
 }

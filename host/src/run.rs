@@ -11,7 +11,7 @@ use tamis_core::{Config, StepName, Verdict};
 use crate::engine::{CoreEngine, EngineFactory};
 use crate::input::{InputFile, InputIdentity};
 use crate::job::{self, Job, Plan, Record, Source};
-use crate::output::{Destination, ShardPaths, ShardWriter, write_atomically};
+use crate::output::{Batch, Destination, ShardPaths, ShardWriter, write_atomically};
 use crate::record::{self, Fields};
 use crate::stats::{Stats, engine_error_kind};
 
@@ -64,7 +64,7 @@ struct Judge<'a> {
 impl Job for Judge<'_> {
     type Engine = Box<dyn CoreEngine>;
     type FileContext = ();
-    type Item = (Destination, String);
+    type Item = Result<Batch>;
     type Tally = Stats;
     type Sink = ShardWriter;
 
@@ -87,7 +87,7 @@ impl Job for Judge<'_> {
         source: &Source,
         records: Vec<Record>,
         stats: &mut Stats,
-    ) -> Vec<(Destination, String)> {
+    ) -> Vec<Result<Batch>> {
         let mut docs = Vec::with_capacity(records.len());
         let mut objects = Vec::with_capacity(records.len());
         let mut records = records;
@@ -145,7 +145,7 @@ impl Job for Judge<'_> {
                 }
             }
         }
-        lines
+        vec![Batch::encode(source.file, lines)]
     }
 
     fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
@@ -156,8 +156,8 @@ impl Job for Judge<'_> {
         Ok(ShardWriter::new(ShardPaths::new(&self.output, file, chunk)))
     }
 
-    fn write(&self, sink: &mut ShardWriter, (destination, line): Self::Item) -> Result<()> {
-        sink.write(destination, &line)
+    fn write(&self, sink: &mut ShardWriter, batch: Self::Item) -> Result<()> {
+        sink.write_batch(batch?)
     }
 
     fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {

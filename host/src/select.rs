@@ -35,7 +35,7 @@ use crate::dedup::Shard;
 use crate::dedup::sorter::{Fixed, FixedReader, FixedWriter};
 use crate::input::InputFile;
 use crate::job::{self, Job, Record, Source, Tally};
-use crate::output::{Destination, ShardPaths, ShardWriter, write_atomically};
+use crate::output::{Batch, Destination, ShardPaths, ShardWriter, write_atomically};
 use crate::record::Fields;
 use crate::stats::check_accounting;
 
@@ -406,7 +406,7 @@ struct FilterJob<'a> {
 impl Job for FilterJob<'_> {
     type Engine = ();
     type FileContext = ();
-    type Item = (Destination, String);
+    type Item = Result<Batch>;
     type Tally = FileCounts;
     type Sink = ShardWriter;
 
@@ -427,11 +427,12 @@ impl Job for FilterJob<'_> {
         source: &Source,
         records: Vec<Record>,
         counts: &mut FileCounts,
-    ) -> Vec<(Destination, String)> {
-        records
+    ) -> Vec<Result<Batch>> {
+        let lines = records
             .into_iter()
             .map(|record| self.one(source, record, counts))
-            .collect()
+            .collect();
+        vec![Batch::encode(source.file, lines)]
     }
 
     fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
@@ -444,8 +445,8 @@ impl Job for FilterJob<'_> {
             chunk,
         )))
     }
-    fn write(&self, sink: &mut ShardWriter, (destination, line): Self::Item) -> Result<()> {
-        sink.write(destination, &line)
+    fn write(&self, sink: &mut ShardWriter, batch: Self::Item) -> Result<()> {
+        sink.write_batch(batch?)
     }
     fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {
         sink.finish()

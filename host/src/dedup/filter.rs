@@ -15,7 +15,7 @@ use tamis_core::dedup::remove_paragraphs;
 use super::{Decision, DedupPlan, StageStats};
 use crate::input::InputFile;
 use crate::job::{self, Job, Record, Source, Tally};
-use crate::output::{Destination, ShardPaths, ShardWriter, write_atomically};
+use crate::output::{Batch, Destination, ShardPaths, ShardWriter, write_atomically};
 use crate::record::Fields;
 use crate::stats::check_accounting;
 
@@ -85,7 +85,7 @@ struct Filter<'a> {
 impl Job for Filter<'_> {
     type Engine = ();
     type FileContext = Decided;
-    type Item = (Destination, String);
+    type Item = Result<Batch>;
     type Tally = FileCounts;
     type Sink = ShardWriter;
 
@@ -111,11 +111,12 @@ impl Job for Filter<'_> {
         source: &Source,
         records: Vec<Record>,
         counts: &mut FileCounts,
-    ) -> Vec<(Destination, String)> {
-        records
+    ) -> Vec<Result<Batch>> {
+        let lines = records
             .into_iter()
             .map(|record| self.one(decided, source, record, counts))
-            .collect()
+            .collect();
+        vec![Batch::encode(source.file, lines)]
     }
 
     fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
@@ -128,8 +129,8 @@ impl Job for Filter<'_> {
             chunk,
         )))
     }
-    fn write(&self, sink: &mut ShardWriter, (destination, line): Self::Item) -> Result<()> {
-        sink.write(destination, &line)
+    fn write(&self, sink: &mut ShardWriter, batch: Self::Item) -> Result<()> {
+        sink.write_batch(batch?)
     }
     fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {
         sink.finish()
