@@ -11,18 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 small="${1:-25}"
-tamis="${CARGO_TARGET_DIR:-target}/release/tamis"
-if [ ! -x "$tamis" ]; then
-    echo "bench-memory: $tamis not found: run scripts/build.sh" >&2
-    exit 1
-fi
-if [ ! -x /usr/bin/time ]; then
-    echo "bench-memory: GNU time (/usr/bin/time) is missing: apt-get install time" >&2
-    exit 1
-fi
-data="${TAMIS_SHARED_DATA:-../shared/data}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench=bench-memory
+source scripts/bench-common.sh
 cat >"$work/config.toml" <<'TOML'
 evaluate_all = true
 steps = ["normalize", "c4_quality", "pii", "gopher_repetition", "gopher_quality", "fineweb_quality",
@@ -30,10 +20,7 @@ steps = ["normalize", "c4_quality", "pii", "gopher_repetition", "gopher_quality"
 TOML
 measure() { # copies
     rm -rf "$work/input" "$work/out"
-    mkdir -p "$work/input"
-    for i in $(seq 1 "$1"); do
-        cp "$data/web/dev.jsonl.gz" "$work/input/dev-$i.jsonl.gz"
-    done
+    copy_dev_set "$1" "$work/input"
     /usr/bin/time -f '%e %M' -o "$work/time" "$tamis" run "$work/config.toml" --input "$work/input" \
         --output "$work/out" --quiet >/dev/null 2>"$work/run.log" || { cat "$work/run.log" >&2; exit 1; }
     read -r seconds peak_kib <"$work/time"

@@ -11,23 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 copies="${1:-252}"
-tamis="${CARGO_TARGET_DIR:-target}/release/tamis"
-if [ ! -x "$tamis" ]; then
-    echo "bench-report: $tamis not found: run scripts/build.sh" >&2
-    exit 1
-fi
-if [ ! -x /usr/bin/time ]; then
-    echo "bench-report: GNU time (/usr/bin/time) is missing: apt-get install time" >&2
-    exit 1
-fi
-data="${TAMIS_SHARED_DATA:-../shared/data}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/input"
-# Copies of the same file (real copies: tamis lists a file reached twice only once), judged again each time.
-for i in $(seq 1 "$copies"); do
-    cp "$data/web/dev.jsonl.gz" "$work/input/dev-$i.jsonl.gz"
-done
+bench=bench-report
+source scripts/bench-common.sh
+copy_dev_set "$copies" "$work/input"
 cat >"$work/config.toml" <<'TOML'
 evaluate_all = true
 steps = ["normalize", "language", "gopher_quality", "c4_quality", "fineweb_quality"]

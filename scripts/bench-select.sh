@@ -13,22 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 copies="${1:-252}"
-tamis="${CARGO_TARGET_DIR:-target}/release/tamis"
-if [ ! -x "$tamis" ]; then
-    echo "bench-select: $tamis not found: run scripts/build.sh" >&2
-    exit 1
-fi
-if [ ! -x /usr/bin/time ]; then
-    echo "bench-select: GNU time (/usr/bin/time) is missing: apt-get install time" >&2
-    exit 1
-fi
-data="${TAMIS_SHARED_DATA:-../shared/data}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/input"
-for i in $(seq 1 "$copies"); do
-    cp "$data/web/dev.jsonl.gz" "$work/input/dev-$i.jsonl.gz"
-done
+bench=bench-select
+source scripts/bench-common.sh
+copy_dev_set "$copies" "$work/input"
 printf 'steps = ["normalize", "quality_score"]\n' >"$work/run.toml"
 printf '[select]\nscore = "quality_score"\nkeep_top_fraction = 0.1\n' >"$work/select.toml"
 "$tamis" run "$work/run.toml" --input "$work/input" --output "$work/run" --quiet

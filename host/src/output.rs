@@ -392,31 +392,29 @@ pub struct Batch {
 impl Batch {
     /// Groups `lines` (in record order) by output and encodes each group for `file`'s output format.
     pub fn encode(file: &InputFile, lines: Vec<(Destination, String)>) -> Result<Self> {
-        let mut groups: [Vec<String>; 3] = Default::default();
+        const ALL: [Destination; 3] =
+            [Destination::Kept, Destination::Dropped, Destination::Errors];
+        let format_of = |d: Destination| match d {
+            Destination::Errors => errors_format(file.format),
+            Destination::Kept | Destination::Dropped => file.format,
+        };
+        // Lines go straight into their output's text, or stay rows for Parquet.
+        let mut texts: [Vec<u8>; 3] = Default::default();
+        let mut rows: [Vec<String>; 3] = Default::default();
         for (destination, line) in lines {
-            groups[destination as usize].push(line);
+            let i = destination as usize;
+            if format_of(destination) == InputFormat::Parquet {
+                rows[i].push(line);
+            } else {
+                texts[i].extend_from_slice(line.as_bytes());
+                texts[i].push(b'\n');
+            }
         }
         let mut parts = Vec::new();
-        for (destination, group) in [Destination::Kept, Destination::Dropped, Destination::Errors]
-            .into_iter()
-            .zip(groups)
-        {
-            if group.is_empty() {
-                continue;
-            }
-            let format = match destination {
-                Destination::Errors => errors_format(file.format),
-                Destination::Kept | Destination::Dropped => file.format,
-            };
-            let payload = if format == InputFormat::Parquet {
-                Payload::Rows(group)
-            } else {
-                let mut text = Vec::with_capacity(group.iter().map(|l| l.len() + 1).sum());
-                for line in &group {
-                    text.extend_from_slice(line.as_bytes());
-                    text.push(b'\n');
-                }
-                if format == InputFormat::JsonlGz {
+        for ((destination, text), rows) in ALL.into_iter().zip(texts).zip(rows) {
+            let payload = match format_of(destination) {
+                InputFormat::Parquet if !rows.is_empty() => Payload::Rows(rows),
+                InputFormat::JsonlGz if !text.is_empty() => {
                     let mut crc = flate2::Crc::new();
                     crc.update(&text);
                     Payload::Deflate {
@@ -424,9 +422,11 @@ impl Batch {
                         crc,
                         len: text.len() as u64,
                     }
-                } else {
+                }
+                InputFormat::Jsonl | InputFormat::JsonlZst if !text.is_empty() => {
                     Payload::Text(text)
                 }
+                _ => continue,
             };
             parts.push((destination, payload));
         }

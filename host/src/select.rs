@@ -306,14 +306,8 @@ fn each_scored(plan: &Plan, mut visit: impl FnMut(usize, Scored) -> Result<()>) 
 
 /// Stage 2: the exact cut over every score file.
 fn threshold(plan: &Plan, settings: &Settings) -> Result<Threshold> {
-    let path = plan.threshold_path();
-    if path.is_file() {
-        return serde_json::from_str(&std::fs::read_to_string(&path)?).with_context(|| {
-            format!(
-                "{} is corrupt; delete it to redo the threshold stage",
-                path.display()
-            )
-        });
+    if let Some(done) = read_threshold(plan)? {
+        return Ok(done);
     }
     let scored: u64 = score_counts(plan)?.iter().map(|c| c.scored).sum();
     let kept = rank::keep_count(settings.fraction, scored);
@@ -364,8 +358,27 @@ fn threshold(plan: &Plan, settings: &Settings) -> Result<Threshold> {
         result.ties_kept = ties_kept;
         result.cut = Some(Cut { key, last_tie });
     }
-    write_atomically(&path, serde_json::to_string_pretty(&result)?.as_bytes())?;
+    write_atomically(
+        &plan.threshold_path(),
+        serde_json::to_string_pretty(&result)?.as_bytes(),
+    )?;
     Ok(result)
+}
+
+/// The cut of a finished threshold stage, or `None` when it has not run.
+fn read_threshold(plan: &Plan) -> Result<Option<Threshold>> {
+    let path = plan.threshold_path();
+    if !path.is_file() {
+        return Ok(None);
+    }
+    serde_json::from_str(&std::fs::read_to_string(&path)?)
+        .map(Some)
+        .with_context(|| {
+            format!(
+                "{} is corrupt; delete it to redo the threshold stage",
+                path.display()
+            )
+        })
 }
 
 /// Counts of the filter stage for one file, kept in its done marker and summed into `stats.json`.
@@ -463,20 +476,13 @@ impl FilterJob<'_> {
         counts.docs_in += 1;
         let bytes = record.bytes.as_ref().map_or(0, |b| b.len() as u64);
         counts.bytes_in += bytes;
-        let (score, parsed) = match (record_score(&record, self.settings), &record.parsed) {
-            (Ok(score), Ok(parsed)) => (score, parsed),
-            (Err((id, message)), _) => {
+        let score = match record_score(&record, self.settings) {
+            Ok(score) => score,
+            Err((id, message)) => {
                 counts.errors += 1;
                 return (
                     Destination::Errors,
                     source.error_line(&record, id.as_deref(), &message),
-                );
-            }
-            (Ok(_), Err(e)) => {
-                counts.errors += 1;
-                return (
-                    Destination::Errors,
-                    source.error_line(&record, None, &e.message),
                 );
             }
         };
@@ -485,12 +491,13 @@ impl FilterJob<'_> {
             .threshold
             .cut
             .is_some_and(|cut| cut.keeps(key, source.index as u64, record.position));
+        // A record with a score parsed; its object is taken, not copied.
+        let mut object = record.parsed.map(|p| p.object).unwrap_or_default();
         if kept {
             counts.kept += 1;
             counts.bytes_kept += bytes;
-            return (Destination::Kept, wire_line(&parsed.object));
+            return (Destination::Kept, wire_line(&object));
         }
-        let mut object = parsed.object.clone();
         let mut note = Map::new();
         note.insert("verdict".into(), "drop".into());
         note.insert("reason".into(), "below_top_fraction".into());
@@ -572,22 +579,11 @@ pub fn select(
     let cut = match stage {
         Stage::Scores => None,
         Stage::All | Stage::Threshold => Some(threshold(plan, &settings)?),
-        Stage::Filter => {
-            let path = plan.threshold_path();
-            if !path.is_file() {
-                bail!(
-                    "the threshold stage has not run: run `--stage threshold` (one task) after every scores shard"
-                );
-            }
-            Some(
-                serde_json::from_str(&std::fs::read_to_string(&path)?).with_context(|| {
-                    format!(
-                        "{} is corrupt; delete it to redo the threshold stage",
-                        path.display()
-                    )
-                })?,
+        Stage::Filter => Some(read_threshold(plan)?.ok_or_else(|| {
+            anyhow!(
+                "the threshold stage has not run: run `--stage threshold` (one task) after every scores shard"
             )
-        }
+        })?),
     };
     if let (Some(cut), true) = (&cut, matches!(stage, Stage::All | Stage::Filter)) {
         job::drive(
