@@ -308,3 +308,154 @@ fn a_missing_or_corrupt_model_is_a_config_error_naming_the_key() -> Result<()> {
     assert_eq!(err.path, "quality_classifier.positive[0]");
     Ok(())
 }
+
+/// trafilatura's evaluation snippets as a labelled task: `content` for text that must appear in a page's
+/// main text, `boilerplate` for text that must not (navigation, footers, comments). The pages are split
+/// by position: every third page is for testing, so no page's snippets are on both sides.
+fn snippet_split() -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let mut train = Vec::new();
+    let mut test = Vec::new();
+    for (i, r) in read_jsonl(&shared_data("html/trafilatura_eval_dev.jsonl.gz"))?
+        .into_iter()
+        .enumerate()
+    {
+        let side = if i % 3 == 2 { &mut test } else { &mut train };
+        for (key, label) in [("with", "content"), ("without", "boilerplate")] {
+            for snippet in r[key].as_array().context(key)? {
+                let text = snippet
+                    .as_str()
+                    .context("snippet")?
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if !text.is_empty() {
+                    side.push((label.to_string(), text));
+                }
+            }
+        }
+    }
+    Ok((train, test))
+}
+
+/// Trains with tamis and with fastText on the same examples and options, and returns both accuracies
+/// (top label right) on `test`.
+fn accuracies(
+    train: &[(String, String)],
+    test: &[(String, String)],
+    options: &tamis_core::fasttext::train::TrainOptions,
+    dir: &std::path::Path,
+) -> Result<(f64, f64)> {
+    use tamis_core::fasttext::train;
+    let examples: Vec<train::Example<'_>> = train
+        .iter()
+        .map(|(l, t)| train::Example {
+            labels: vec![l.as_str()],
+            text: t.as_str(),
+        })
+        .collect();
+    let ours = train::train(&examples, options)?;
+    let model = Model::from_bytes(&ours.bytes)?;
+    // fastText itself loads the file tamis wrote and predicts what tamis predicts with it.
+    let ours_path = dir.join(format!("tamis-{}.bin", options.loss.name()));
+    std::fs::write(&ours_path, &ours.bytes)?;
+    let sample: Vec<String> = test.iter().take(200).map(|(_, t)| t.clone()).collect();
+    let loaded = fasttext_ref::predict(&ours_path, &sample, -1)?;
+    ensure!(
+        compare(&model, &loaded, &sample)? == 1.0,
+        "fastText reads tamis's model differently"
+    );
+    let mut ours_right = 0usize;
+    for (label, text) in test {
+        let p = model.predict_document(text, 1, 0.0);
+        let top = p.first().and_then(|p| model.label(p.label)).unwrap_or("");
+        ours_right += usize::from(top.strip_prefix("__label__") == Some(label.as_str()));
+    }
+    let reference_path = dir.join(format!("{}.bin", options.loss.name()));
+    let labelled: Vec<(String, String)> = train
+        .iter()
+        .map(|(l, t)| (format!("__label__{l}"), t.clone()))
+        .collect();
+    let numbers = [
+        options.dim.to_string(),
+        options.epoch.to_string(),
+        options.lr.to_string(),
+        options.word_ngrams.to_string(),
+        options.minn.to_string(),
+        options.maxn.to_string(),
+        options.bucket.to_string(),
+    ];
+    let mut args = vec!["--loss", options.loss.name()];
+    for (flag, value) in [
+        "--dim",
+        "--epoch",
+        "--lr",
+        "--wordNgrams",
+        "--minn",
+        "--maxn",
+        "--bucket",
+    ]
+    .into_iter()
+    .zip(&numbers)
+    {
+        args.push(flag);
+        args.push(value);
+    }
+    fasttext_ref::train(&labelled, &reference_path, &args)?;
+    let texts: Vec<String> = test.iter().map(|(_, t)| t.clone()).collect();
+    let reference = fasttext_ref::predict(&reference_path, &texts, 1)?;
+    let theirs_right = reference
+        .iter()
+        .zip(test)
+        .filter(|((labels, _), (label, _))| {
+            labels.first().and_then(|l| l.strip_prefix("__label__")) == Some(label.as_str())
+        })
+        .count();
+    let n = test.len() as f64;
+    Ok((ours_right as f64 / n, theirs_right as f64 / n))
+}
+
+#[test]
+fn a_model_trained_here_is_as_accurate_as_fasttexts_on_held_out_snippets() -> Result<()> {
+    use tamis_core::fasttext::{LossKind, train::TrainOptions};
+    let (train, test) = snippet_split()?;
+    ensure!(
+        train.len() > 1500 && test.len() > 900,
+        "{} / {} snippets",
+        train.len(),
+        test.len()
+    );
+    let dir = tempfile::tempdir()?;
+    // DCLM's recipe (softmax, word bigrams), then the other losses with character n-grams.
+    let cases = [
+        (LossKind::Softmax, 2, 0, 0),
+        (LossKind::HierarchicalSoftmax, 1, 2, 4),
+        (LossKind::OneVsAll, 2, 0, 0),
+        (LossKind::NegativeSampling, 2, 2, 4),
+    ];
+    for (loss, word_ngrams, minn, maxn) in cases {
+        let options = TrainOptions {
+            loss,
+            dim: 16,
+            epoch: 25,
+            lr: 0.5,
+            word_ngrams,
+            minn,
+            maxn,
+            bucket: 100_000,
+            ..TrainOptions::default()
+        };
+        let (ours, theirs) = accuracies(&train, &test, &options, dir.path())?;
+        println!(
+            "content vs boilerplate, {} held-out snippets, loss {} wordNgrams {word_ngrams} minn {minn} maxn {maxn}: tamis {ours:.3}, fastText {theirs:.3}",
+            test.len(),
+            loss.name()
+        );
+        assert!(
+            (ours - theirs).abs() <= 0.02,
+            "{}: tamis {ours:.3} vs fastText {theirs:.3}",
+            loss.name()
+        );
+        assert!(ours > 0.65, "{}: accuracy {ours:.3}", loss.name());
+    }
+    Ok(())
+}

@@ -356,14 +356,14 @@ pub(super) fn hash(bytes: &[u8]) -> u32 {
 
 /// The tokens of `text` followed by a newline, as `Dictionary::readWord` reads them, up to the first
 /// end-of-sentence (which `getLine` stops after).
-struct Tokens<'a> {
+pub(super) struct Tokens<'a> {
     text: &'a [u8],
     pos: usize,
     done: bool,
 }
 
 impl<'a> Tokens<'a> {
-    fn new(text: &'a [u8]) -> Self {
+    pub(super) fn new(text: &'a [u8]) -> Self {
         Self {
             text,
             pos: 0,

@@ -17,7 +17,7 @@ use super::ModelError;
 use super::matrix::Matrix;
 
 /// The sigmoid table's size and range (`SIGMOID_TABLE_SIZE`, `MAX_SIGMOID`).
-const SIGMOID_TABLE_SIZE: usize = 512;
+pub(super) const SIGMOID_TABLE_SIZE: usize = 512;
 const MAX_SIGMOID: f32 = 8.0;
 
 /// The loss a model was trained with, which decides how its outputs become probabilities.
@@ -44,6 +44,37 @@ impl LossKind {
             other => Err(ModelError::new(format!(
                 "unknown loss {other} (expected 1 hs, 2 ns, 3 softmax or 4 ova)"
             ))),
+        }
+    }
+
+    /// The code a model file stores for the loss.
+    pub(super) fn code(self) -> i32 {
+        match self {
+            Self::HierarchicalSoftmax => 1,
+            Self::NegativeSampling => 2,
+            Self::Softmax => 3,
+            Self::OneVsAll => 4,
+        }
+    }
+
+    /// The loss by fastText's name for it (`hs`, `ns`, `softmax`, `ova`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "hs" => Some(Self::HierarchicalSoftmax),
+            "ns" => Some(Self::NegativeSampling),
+            "softmax" => Some(Self::Softmax),
+            "ova" => Some(Self::OneVsAll),
+            _ => None,
+        }
+    }
+
+    /// fastText's name for the loss.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HierarchicalSoftmax => "hs",
+            Self::NegativeSampling => "ns",
+            Self::Softmax => "softmax",
+            Self::OneVsAll => "ova",
         }
     }
 }
@@ -155,7 +186,7 @@ fn softmax(output: &mut [f32]) {
 }
 
 /// The table `Loss::Loss` fills: entry `i` is the sigmoid of `i * 16 / 512 - 8`.
-fn sigmoid_table() -> Box<[f32; SIGMOID_TABLE_SIZE + 1]> {
+pub(super) fn sigmoid_table() -> Box<[f32; SIGMOID_TABLE_SIZE + 1]> {
     let mut table = Box::new([0.0f32; SIGMOID_TABLE_SIZE + 1]);
     for (i, t) in table.iter_mut().enumerate() {
         let x = (i as f32 * 2.0 * MAX_SIGMOID) / SIGMOID_TABLE_SIZE as f32 - MAX_SIGMOID;
@@ -165,7 +196,7 @@ fn sigmoid_table() -> Box<[f32; SIGMOID_TABLE_SIZE + 1]> {
 }
 
 /// `Loss::sigmoid`: 0 below -8, 1 above 8, else the table entry the value falls in.
-fn sigmoid(table: &[f32; SIGMOID_TABLE_SIZE + 1], x: f32) -> f32 {
+pub(super) fn sigmoid(table: &[f32; SIGMOID_TABLE_SIZE + 1], x: f32) -> f32 {
     if x < -MAX_SIGMOID {
         0.0
     } else if x > MAX_SIGMOID {
@@ -182,6 +213,33 @@ fn sigmoid(table: &[f32; SIGMOID_TABLE_SIZE + 1], x: f32) -> f32 {
 /// (decreasing count), internal nodes `osz..2 * osz - 1` are built merging the two smallest counts, the
 /// last one is the root.
 fn huffman_tree(counts: &[i64]) -> Result<Vec<Node>, ModelError> {
+    Ok(huffman(counts)?.0)
+}
+
+/// For training: each label's path from its leaf to the root, as (output row of the internal node, is
+/// the `1` branch), as `buildTree` records `paths_` and `codes_`. The counts come from training, so they
+/// are positive and sorted and the tree always builds.
+pub(super) fn huffman_paths(counts: &[i64]) -> Vec<Vec<(usize, bool)>> {
+    let Ok((_, parents)) = huffman(counts) else {
+        return vec![Vec::new(); counts.len()];
+    };
+    let osz = counts.len();
+    (0..osz)
+        .map(|leaf| {
+            let mut path = Vec::new();
+            let mut j = leaf;
+            while let Some((parent, binary)) = parents[j] {
+                path.push((parent - osz, binary));
+                j = parent;
+            }
+            path
+        })
+        .collect()
+}
+
+/// The tree's nodes and each node's parent with whether it is its parent's `1` (right) child.
+#[allow(clippy::type_complexity)]
+fn huffman(counts: &[i64]) -> Result<(Vec<Node>, Vec<Option<(usize, bool)>>), ModelError> {
     let osz = counts.len();
     if osz == 0 {
         return Err(ModelError::new("the model has no labels"));
@@ -196,6 +254,7 @@ fn huffman_tree(counts: &[i64]) -> Result<Vec<Node>, ModelError> {
         };
         size
     ];
+    let mut parents = vec![None; size];
     let mut leaf = osz as isize - 1;
     let mut node = osz;
     for i in osz..size {
@@ -220,9 +279,11 @@ fn huffman_tree(counts: &[i64]) -> Result<Vec<Node>, ModelError> {
             left: Some(mini[0]),
             right: Some(mini[1]),
         };
+        parents[mini[0]] = Some((i, false));
+        parents[mini[1]] = Some((i, true));
         count[i] = count[mini[0]].saturating_add(count[mini[1]]);
     }
-    Ok(nodes)
+    Ok((nodes, parents))
 }
 
 /// fastText's bounded heap of the k best `(score, label)` pairs (`Predictions` with `std::push_heap` /

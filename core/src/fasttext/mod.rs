@@ -30,6 +30,7 @@ mod dictionary;
 mod loss;
 mod matrix;
 mod reader;
+pub mod train;
 
 use thiserror::Error;
 
