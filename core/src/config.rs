@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::contamination::DecontaminateConfig;
 use crate::dedup::DedupConfig;
 use crate::error::ConfigError;
+use crate::fasttext::training_config::TrainClassifierConfig;
 use crate::fingerprint::FingerprintConfig;
 use crate::format::FormatConfig;
 use crate::html::HtmlConfig;
@@ -175,6 +176,8 @@ pub struct Config {
     pub format: FormatConfig,
     /// `tamis select`: the top fraction of a dataset by a score (`keep_top_fraction`).
     pub select: SelectConfig,
+    /// `tamis train-classifier`: a fastText supervised model from labelled records.
+    pub train_classifier: TrainClassifierConfig,
 }
 
 impl Default for Config {
@@ -197,6 +200,7 @@ impl Default for Config {
             tokenize: TokenizeConfig::default(),
             format: FormatConfig::default(),
             select: SelectConfig::default(),
+            train_classifier: TrainClassifierConfig::default(),
         }
     }
 }
@@ -338,6 +342,7 @@ impl Config {
         self.tokenize.validate("tokenize")?;
         self.format.validate("format")?;
         self.select.validate("select")?;
+        self.train_classifier.validate("train_classifier")?;
         if self.io.workers == Some(0) {
             return Err(ConfigError::new(
                 "io.workers",

@@ -20,6 +20,7 @@ mod sample;
 mod select;
 mod stats;
 mod tokenize;
+mod train_classifier;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -71,6 +72,24 @@ enum Command {
     /// Write report.html (funnel, histograms, checks against thresholds, samples, issues) and a Hugging
     /// Face dataset card README.md for the output directory of a `tamis run`.
     Report(ReportArgs),
+    /// Train a fastText supervised classifier (a DCLM-style quality classifier, say) from labelled
+    /// records ([train_classifier]), writing model.bin, stats.json and errors.jsonl.
+    TrainClassifier(TrainClassifierArgs),
+}
+
+#[derive(Args)]
+struct TrainClassifierArgs {
+    /// Config file with a train_classifier section.
+    config: PathBuf,
+    /// Output directory (overrides train_classifier.output).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// A longer record (line, or Parquet row as JSON) is an error record.
+    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: u64,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -326,6 +345,7 @@ fn real_main() -> Result<std::process::ExitCode> {
         Command::Dedup(args) => cmd_dedup(args),
         Command::Decontaminate(args) => cmd_decontaminate(args),
         Command::Select(args) => cmd_select(args),
+        Command::TrainClassifier(args) => cmd_train_classifier(args),
         Command::Tokenize(args) => cmd_tokenize(args),
         Command::Format(args) => cmd_format(args),
         Command::Lineage(args) => cmd_lineage(args),
@@ -856,6 +876,55 @@ fn cmd_select(args: SelectArgs) -> Result<std::process::ExitCode> {
         s.scored,
         output.display()
     );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_train_classifier(args: TrainClassifierArgs) -> Result<std::process::ExitCode> {
+    let (config, _) = load_config(&args.config)?;
+    let section = &config.train_classifier;
+    let base = args.config.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let output = train_classifier::output_dir(args.output.as_deref(), section, &base);
+    let _lock = job::lock_output(&output, None)?;
+    let plan = train_classifier::Plan {
+        base,
+        output: output.clone(),
+        id_key: config.io.id_key.clone(),
+        max_record_bytes: args.max_record_bytes,
+        quiet: args.quiet,
+    };
+    let (stats, read) = train_classifier::run(section, &plan)?;
+    lineage::write(&output, "train-classifier", &config, &read)?;
+    let t = &stats.train;
+    eprintln!(
+        "accounting ok: {} = {} examples + {} dropped (empty text) + {} errors; {} words, {} labels, {} tokens, {:.1} s training ({:.0} tokens/s); model in {}",
+        t.records,
+        t.examples,
+        t.dropped_empty_text,
+        t.errors,
+        stats.words,
+        stats.labels.len(),
+        stats.tokens,
+        stats.seconds_training,
+        (stats.tokens as f64 * f64::from(section.epoch)) / stats.seconds_training.max(1e-9),
+        output.join("model.bin").display()
+    );
+    if let Some(m) = &stats.measure {
+        let v = &stats.validation;
+        let aucs: Vec<String> = m
+            .labels
+            .iter()
+            .filter_map(|l| l.roc_auc.map(|a| format!("{} {a:.3}", l.label)))
+            .collect();
+        eprintln!(
+            "validation: {} = {} examples + {} dropped + {} errors; accuracy {:.4}; ROC AUC {}",
+            v.records,
+            v.examples,
+            v.dropped_empty_text,
+            v.errors,
+            m.accuracy,
+            aucs.join(", ")
+        );
+    }
     Ok(std::process::ExitCode::SUCCESS)
 }
 

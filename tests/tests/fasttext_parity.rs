@@ -309,10 +309,13 @@ fn a_missing_or_corrupt_model_is_a_config_error_naming_the_key() -> Result<()> {
     Ok(())
 }
 
+/// Owned labelled examples, `(label, text)`.
+type LabelledTexts = Vec<(String, String)>;
+
 /// trafilatura's evaluation snippets as a labelled task: `content` for text that must appear in a page's
 /// main text, `boilerplate` for text that must not (navigation, footers, comments). The pages are split
 /// by position: every third page is for testing, so no page's snippets are on both sides.
-fn snippet_split() -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+fn snippet_split() -> Result<(LabelledTexts, LabelledTexts)> {
     let mut train = Vec::new();
     let mut test = Vec::new();
     for (i, r) in read_jsonl(&shared_data("html/trafilatura_eval_dev.jsonl.gz"))?
@@ -354,10 +357,11 @@ fn accuracies(
         })
         .collect();
     let ours = train::train(&examples, options)?;
-    let model = Model::from_bytes(&ours.bytes)?;
+    let bytes = ours.to_bytes();
+    let model = Model::from_bytes(&bytes)?;
     // fastText itself loads the file tamis wrote and predicts what tamis predicts with it.
     let ours_path = dir.join(format!("tamis-{}.bin", options.loss.name()));
-    std::fs::write(&ours_path, &ours.bytes)?;
+    std::fs::write(&ours_path, &bytes)?;
     let sample: Vec<String> = test.iter().take(200).map(|(_, t)| t.clone()).collect();
     let loaded = fasttext_ref::predict(&ours_path, &sample, -1)?;
     ensure!(

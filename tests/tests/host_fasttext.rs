@@ -101,3 +101,146 @@ fn wasm_and_native_agree_with_a_language_model_and_a_quality_classifier() -> Res
     );
     Ok(())
 }
+
+/// `tamis train-classifier` end to end: trafilatura's evaluation snippets as content / boilerplate, one
+/// labelled file per label (the DCLM layout: a positives file and a negatives file), a validation file
+/// whose records carry their label in a field, and a bad record and an empty text among the inputs.
+#[test]
+fn train_classifier_trains_as_fasttext_does_and_accounts_for_every_record() -> Result<()> {
+    use anyhow::Context;
+    let dir = tempfile::tempdir()?;
+    let mut content = String::new();
+    let mut boilerplate = String::new();
+    let mut validation = String::new();
+    let mut train_pairs: Vec<(String, String)> = Vec::new();
+    let mut test_pairs: Vec<(String, String)> = Vec::new();
+    for (i, r) in read_jsonl(&shared_data("html/trafilatura_eval_dev.jsonl.gz"))?
+        .into_iter()
+        .enumerate()
+    {
+        for (key, label) in [("with", "content"), ("without", "boilerplate")] {
+            for snippet in r[key].as_array().context(key)? {
+                let text = snippet
+                    .as_str()
+                    .context("snippet")?
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if text.is_empty() {
+                    continue;
+                }
+                let id = format!(
+                    "{}-{key}-{}",
+                    r["id"].as_str().unwrap_or_default(),
+                    train_pairs.len() + test_pairs.len()
+                );
+                if i % 3 == 2 {
+                    validation.push_str(
+                        &serde_json::json!({"id": id, "text": text, "label": label}).to_string(),
+                    );
+                    validation.push('\n');
+                    test_pairs.push((label.to_string(), text));
+                } else {
+                    let file = if label == "content" {
+                        &mut content
+                    } else {
+                        &mut boilerplate
+                    };
+                    file.push_str(&serde_json::json!({"id": id, "text": text}).to_string());
+                    file.push('\n');
+                    train_pairs.push((format!("__label__{label}"), text));
+                }
+            }
+        }
+    }
+    // One record with no text field and one empty text, in the positives.
+    content.push_str("{\"id\":\"no-text\",\"body\":\"x\"}\n{\"id\":\"empty\",\"text\":\"  \"}\n");
+    std::fs::write(dir.path().join("content.jsonl"), &content)?;
+    std::fs::write(dir.path().join("boilerplate.jsonl"), &boilerplate)?;
+    std::fs::write(dir.path().join("validation.jsonl"), &validation)?;
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[train_classifier]\noutput = \"model\"\ndim = 16\nepoch = 25\nlr = 0.5\nword_ngrams = 2\nbucket = 100000\n\
+         [[train_classifier.input]]\npath = [\"content.jsonl\"]\nlabel = \"content\"\n\
+         [[train_classifier.input]]\npath = [\"boilerplate.jsonl\"]\nlabel = \"boilerplate\"\n\
+         [[train_classifier.validation]]\npath = [\"validation.jsonl\"]\n",
+    )?;
+    let run = |out: &str| -> Result<String> {
+        let o = tamis_tests::tamis(&[
+            "train-classifier".as_ref(),
+            config.as_os_str(),
+            "--output".as_ref(),
+            dir.path().join(out).as_os_str(),
+        ])?;
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        ensure!(o.status.success(), "train-classifier failed: {stderr}");
+        Ok(stderr)
+    };
+    let stderr = run("a")?;
+    let n = train_pairs.len();
+    ensure!(
+        stderr.contains(&format!(
+            "accounting ok: {} = {n} examples + 1 dropped (empty text) + 1 errors",
+            n + 2
+        )),
+        "{stderr}"
+    );
+    let errors = std::fs::read_to_string(dir.path().join("a/errors.jsonl"))?;
+    ensure!(
+        errors.lines().count() == 1
+            && errors.contains("content.jsonl")
+            && errors.contains("\"line\":")
+            && errors.contains("no-text")
+            && errors.contains("no `text` field"),
+        "{errors}"
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("a/stats.json"))?)?;
+    let ours = stats["measure"]["accuracy"].as_f64().context("accuracy")?;
+    ensure!(stats["validation"]["examples"].as_u64() == Some(test_pairs.len() as u64));
+    // The same config gives the same model, byte for byte.
+    run("b")?;
+    ensure!(
+        std::fs::read(dir.path().join("a/model.bin"))?
+            == std::fs::read(dir.path().join("b/model.bin"))?,
+        "two runs gave different models"
+    );
+    // fastText's trainer with the same options on the same examples.
+    let reference = dir.path().join("fasttext.bin");
+    fasttext_ref::train(
+        &train_pairs,
+        &reference,
+        &[
+            "--loss",
+            "softmax",
+            "--dim",
+            "16",
+            "--epoch",
+            "25",
+            "--lr",
+            "0.5",
+            "--wordNgrams",
+            "2",
+            "--bucket",
+            "100000",
+        ],
+    )?;
+    let texts: Vec<String> = test_pairs.iter().map(|(_, t)| t.clone()).collect();
+    let predicted = fasttext_ref::predict(&reference, &texts, 1)?;
+    let right = predicted
+        .iter()
+        .zip(&test_pairs)
+        .filter(|((labels, _), (label, _))| {
+            labels.first().map(String::as_str) == Some(&format!("__label__{label}"))
+        })
+        .count();
+    let theirs = right as f64 / test_pairs.len() as f64;
+    println!("train-classifier: validation accuracy {ours:.3}, fastText's trainer {theirs:.3}");
+    ensure!(
+        (ours - theirs).abs() <= 0.02,
+        "tamis {ours:.3} vs fastText {theirs:.3}"
+    );
+    ensure!(ours > 0.65, "accuracy {ours:.3}");
+    Ok(())
+}

@@ -31,6 +31,7 @@ mod loss;
 mod matrix;
 mod reader;
 pub mod train;
+pub mod training_config;
 
 use thiserror::Error;
 

@@ -40,7 +40,7 @@ use thiserror::Error;
 use super::dictionary::{Dictionary, EOS, HashingArgs, LABEL_PREFIX, Tokens};
 use super::loss::{LossKind, SIGMOID_TABLE_SIZE, huffman_paths, sigmoid, sigmoid_table};
 use super::reader::Reader;
-use super::{MAGIC, Model, SUPERVISED, VERSION};
+use super::{MAGIC, SUPERVISED, VERSION};
 
 /// fastText's options for supervised training, with the defaults of its `train_supervised`.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +104,7 @@ const WINDOW: i32 = 5;
 pub struct Example<'a> {
     /// Its labels (usually one).
     pub labels: Vec<&'a str>,
-    /// Its text; newlines are read as spaces, as [`Model::predict_document`] reads them.
+    /// Its text; newlines are read as spaces, as [`Model::predict_document`](super::Model::predict_document) reads them.
     pub text: &'a str,
 }
 
@@ -148,12 +148,45 @@ pub struct TrainSummary {
     pub loss: f64,
 }
 
-/// A trained model: its file bytes and a summary.
+/// A trained model: the parts of its `.bin` file, and a summary.
+///
+/// The matrices stay as floats until they are written: with fastText's default 2,000,000 buckets the
+/// input matrix alone is 800 MB, and a second copy as bytes would double the peak memory.
 pub struct Trained {
-    /// The `.bin` file, ready to write.
-    pub bytes: Vec<u8>,
+    /// Header, options and dictionary.
+    head: Vec<u8>,
+    input: Vec<f32>,
+    output: Vec<f32>,
+    dim: usize,
     /// What training saw.
     pub summary: TrainSummary,
+}
+
+impl Trained {
+    /// Writes the `.bin` file (`FastText::saveModel`) to `out`.
+    pub fn write_to<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        out.write_all(&self.head)?;
+        write_dense(out, self.dim, &self.input)?;
+        write_dense(out, self.dim, &self.output)
+    }
+
+    /// The `.bin` file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(self.len());
+        // Writing into a Vec cannot fail.
+        let _ = self.write_to(&mut bytes);
+        bytes
+    }
+
+    /// The file's size in bytes.
+    pub fn len(&self) -> usize {
+        self.head.len() + 2 * (1 + 16) + 4 * (self.input.len() + self.output.len())
+    }
+
+    /// Never: a model has at least one word and one label.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
 }
 
 /// C++'s `std::minstd_rand` (Park and Miller's multiplier 48271, modulus 2^31 - 1), fastText's generator.
@@ -169,8 +202,14 @@ impl MinStd {
     }
 
     fn next(&mut self) -> u64 {
-        self.0 = self.0 * 48_271 % Self::M;
-        self.0
+        // x * 48271 mod (2^31 - 1) without a division: 2^31 = 1 (mod M), so the high bits fold onto the low.
+        let p = self.0 * 48_271;
+        let mut r = (p & Self::M) + (p >> 31);
+        if r >= Self::M {
+            r -= Self::M;
+        }
+        self.0 = r;
+        r
     }
 
     /// A value in `[0, n)`, `n > 0`, without modulo bias worth speaking of for `n` far below 2^31.
@@ -180,7 +219,8 @@ impl MinStd {
 
     /// A float in `[-a, a)`.
     fn symmetric(&mut self, a: f32) -> f32 {
-        let unit = (self.next() - 1) as f64 / (Self::M - 1) as f64;
+        const SCALE: f64 = 1.0 / (MinStd::M - 1) as f64;
+        let unit = (self.next() - 1) as f64 * SCALE;
         ((2.0 * unit - 1.0) * f64::from(a)) as f32
     }
 }
@@ -247,13 +287,13 @@ pub fn train(examples: &[Example<'_>], options: &TrainOptions) -> Result<Trained
         .map(|w| (*w, counts[w].0))
         .filter(|&(_, c)| c >= options.min_count)
         .collect();
-    words.sort_by(|a, b| b.1.cmp(&a.1));
+    words.sort_by_key(|w| std::cmp::Reverse(w.1));
     let mut labels: Vec<(String, u64)> = label_order
         .iter()
         .map(|l| (l.clone(), label_counts[l].0))
         .filter(|&(_, c)| c >= options.min_count_label)
         .collect();
-    labels.sort_by(|a, b| b.1.cmp(&a.1));
+    labels.sort_by_key(|l| std::cmp::Reverse(l.1));
     if words.is_empty() {
         return Err(TrainError::Data(
             "no word is left in the dictionary (no text, or min_count above every word's count)"
@@ -376,9 +416,9 @@ pub fn train(examples: &[Example<'_>], options: &TrainOptions) -> Result<Trained
         }
     }
 
-    let mut bytes = Vec::with_capacity(64 + dict_bytes.len() + 4 * (input.len() + output.len()));
+    let mut head = Vec::with_capacity(64 + dict_bytes.len());
     for v in [MAGIC, VERSION] {
-        bytes.extend(v.to_le_bytes());
+        head.extend(v.to_le_bytes());
     }
     for v in [
         dim as i32,
@@ -394,13 +434,10 @@ pub fn train(examples: &[Example<'_>], options: &TrainOptions) -> Result<Trained
         options.maxn as i32,
         options.lr_update_rate as i32,
     ] {
-        bytes.extend(v.to_le_bytes());
+        head.extend(v.to_le_bytes());
     }
-    bytes.extend(SAMPLING_THRESHOLD.to_le_bytes());
-    bytes.extend_from_slice(&dict_bytes);
-    write_dense(&mut bytes, input_rows, dim, &input);
-    drop(input);
-    write_dense(&mut bytes, nlabels, dim, &output);
+    head.extend(SAMPLING_THRESHOLD.to_le_bytes());
+    head.extend_from_slice(&dict_bytes);
 
     let mut per_label = vec![0u64; nlabels];
     for &t in &targets {
@@ -423,13 +460,17 @@ pub fn train(examples: &[Example<'_>], options: &TrainOptions) -> Result<Trained
             loss_sum / updates as f64
         },
     };
-    // Read the model back: what is returned is known to load.
-    Model::from_bytes(&bytes)
-        .map_err(|e| TrainError::Data(format!("the trained model did not read back: {e}")))?;
-    Ok(Trained { bytes, summary })
+    Ok(Trained {
+        head,
+        input,
+        output,
+        dim,
+        summary,
+    })
 }
 
-fn validate(o: &TrainOptions) -> Result<(), TrainError> {
+/// Checks the options' ranges (also used by the config section, so a bad value is a config error).
+pub(super) fn validate(o: &TrainOptions) -> Result<(), TrainError> {
     let bad = |option, message: String| Err(TrainError::Option { option, message });
     if !(o.lr.is_finite() && o.lr > 0.0) {
         return bad("lr", format!("expected a positive number, got {}", o.lr));
@@ -496,14 +537,20 @@ fn write_dictionary(
     }
 }
 
-/// The quantization flag (off) and `DenseMatrix::save`: rows and columns as i64, then the floats.
-fn write_dense(out: &mut Vec<u8>, rows: usize, cols: usize, data: &[f32]) {
-    out.push(0);
-    out.extend((rows as i64).to_le_bytes());
-    out.extend((cols as i64).to_le_bytes());
-    for v in data {
-        out.extend(v.to_le_bytes());
+/// The quantization flag (off) and `DenseMatrix::save`: rows and columns as i64, then the floats,
+/// little-endian, converted through a small buffer.
+fn write_dense<W: std::io::Write>(out: &mut W, cols: usize, data: &[f32]) -> std::io::Result<()> {
+    out.write_all(&[0])?;
+    out.write_all(&((data.len() / cols) as i64).to_le_bytes())?;
+    out.write_all(&(cols as i64).to_le_bytes())?;
+    let mut buf = [0u8; 4 * 4096];
+    for chunk in data.chunks(4096) {
+        for (b, v) in buf.chunks_exact_mut(4).zip(chunk) {
+            b.copy_from_slice(&v.to_le_bytes());
+        }
+        out.write_all(&buf[..4 * chunk.len()])?;
     }
+    Ok(())
 }
 
 /// `averageRowsToVector` over a dense row-major matrix.
@@ -685,6 +732,7 @@ fn table_log(x: f32) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Model;
     use super::*;
 
     fn corpus() -> Vec<(String, String)> {
@@ -735,7 +783,7 @@ mod tests {
                 ..TrainOptions::default()
             };
             let trained = train(&examples(&c), &options).unwrap();
-            let model = Model::from_bytes(&trained.bytes).unwrap();
+            let model = Model::from_bytes(&trained.to_bytes()).unwrap();
             assert_eq!(model.loss(), loss);
             let best = |t: &str| model.label(model.predict(t, 1, 0.0)[0].label).unwrap();
             assert_eq!(best("a dog in the barn"), "__label__animal", "{loss:?}");
@@ -758,9 +806,10 @@ mod tests {
         };
         let a = train(&examples(&c), &options).unwrap();
         let b = train(&examples(&c), &options).unwrap();
-        assert!(a.bytes == b.bytes);
+        assert!(a.to_bytes() == b.to_bytes());
+        assert_eq!(a.len(), a.to_bytes().len());
         let other = TrainOptions { seed: 7, ..options };
-        assert!(train(&examples(&c), &other).unwrap().bytes != a.bytes);
+        assert!(train(&examples(&c), &other).unwrap().to_bytes() != a.to_bytes());
     }
 
     #[test]
@@ -785,8 +834,21 @@ mod tests {
         );
         // Tokens: 3 labels + 6 words + 3 </s>.
         assert_eq!(trained.summary.tokens, 12);
-        let model = Model::from_bytes(&trained.bytes).unwrap();
+        let model = Model::from_bytes(&trained.to_bytes()).unwrap();
         assert_eq!(model.labels(), ["__label__a", "__label__b"]);
+    }
+
+    #[test]
+    fn minstd_is_cs_minstd_rand() {
+        // C++11 requires the 10000th value of a default-seeded `minstd_rand` to be 399268537.
+        let mut r = MinStd::new(1);
+        let mut v = 0;
+        for _ in 0..10_000 {
+            v = r.next();
+        }
+        assert_eq!(v, 399_268_537);
+        // Seed 0 is replaced by 1, as libstdc++ does.
+        assert_eq!(MinStd::new(0).next(), 48_271);
     }
 
     #[test]
