@@ -18,7 +18,7 @@ use tamis_core::contamination::{ContaminationAction, IndexStats, NgramIndex};
 
 use crate::input::{ByteCounter, InputFile};
 use crate::job::{self, Job, Record, Source, Tally};
-use crate::output::{Batch, Destination, ShardPaths, ShardWriter, write_atomically};
+use crate::output::{Batch, Destination, RecordShards, write_atomically};
 use crate::record::Fields;
 
 pub struct Plan {
@@ -143,7 +143,7 @@ impl Tally for FileCounts {
 struct Scan<'a> {
     config: &'a Config,
     index: &'a NgramIndex,
-    output: &'a Path,
+    output: RecordShards,
 }
 
 impl Job for Scan<'_> {
@@ -151,7 +151,7 @@ impl Job for Scan<'_> {
     type FileContext = ();
     type Item = Result<Batch>;
     type Tally = FileCounts;
-    type Sink = ShardWriter;
+    type Output = RecordShards;
 
     fn start_engine(&self) -> Result<()> {
         Ok(())
@@ -210,17 +210,8 @@ impl Job for Scan<'_> {
         vec![Batch::encode(source.file, lines)]
     }
 
-    fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
-        ShardPaths::new(self.output, file, chunk).marker
-    }
-    fn open(&self, file: &InputFile, _: usize, chunk: u64) -> Result<ShardWriter> {
-        Ok(ShardWriter::new(ShardPaths::new(self.output, file, chunk)))
-    }
-    fn write(&self, sink: &mut ShardWriter, batch: Self::Item) -> Result<()> {
-        sink.write_batch(batch?)
-    }
-    fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {
-        sink.finish()
+    fn output(&self) -> &RecordShards {
+        &self.output
     }
 }
 
@@ -253,7 +244,7 @@ pub fn decontaminate(config: &Config, fields: &Fields, plan: &Plan) -> Result<Re
         &Scan {
             config,
             index: &index,
-            output: &plan.output,
+            output: RecordShards::new(&plan.output),
         },
         &job::Plan {
             inputs: &plan.inputs,

@@ -88,8 +88,8 @@ pub trait Job: Sync {
     /// The result of judging one record, handed to the writer in input order.
     type Item: Send;
     type Tally: Tally;
-    /// Where one shard's items are written.
-    type Sink;
+    /// Where the items go: the output layout, shard by shard.
+    type Output: Output<Item = Self::Item>;
 
     fn start_engine(&self) -> Result<Self::Engine>;
     fn file_context(&self, source: &Source) -> Result<Self::FileContext>;
@@ -104,8 +104,19 @@ pub trait Job: Sync {
         records: Vec<Record>,
         tally: &mut Self::Tally,
     ) -> Vec<Self::Item>;
+    /// The output the items are written to.
+    fn output(&self) -> &Self::Output;
+}
 
-    /// Where the done marker of shard `chunk` of a file goes.
+/// How a job's output is laid out: each shard (a file's records `chunk × shard_size ..`) is opened,
+/// written in input order, finished, and marked done. Jobs whose records become kept / dropped / error
+/// shards share one layout ([`crate::output::RecordShards`]); the others name their own.
+pub trait Output: Sync {
+    /// What one judged record becomes.
+    type Item: Send;
+    /// One shard being written.
+    type Sink;
+    /// Where the done marker of shard `chunk` of input file `index` goes.
     fn marker_path(&self, file: &InputFile, index: usize, chunk: u64) -> PathBuf;
     fn open(&self, file: &InputFile, index: usize, chunk: u64) -> Result<Self::Sink>;
     fn write(&self, sink: &mut Self::Sink, item: Self::Item) -> Result<()>;
@@ -427,7 +438,7 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
     /// changed since (a partial write, a concurrent job before locks, a hand edit) is redone.
     fn done(&self, index: usize, chunk: u64) -> Result<Option<Marker<J::Tally>>> {
         let file = &self.plan.inputs[index];
-        let path = self.job.marker_path(file, index, chunk);
+        let path = self.job.output().marker_path(file, index, chunk);
         if !path.is_file() {
             return Ok(None);
         }
@@ -575,7 +586,7 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
                 // marker.
                 marker.last = true;
                 write_atomically(
-                    &self.job.marker_path(file, index, chunk),
+                    &self.job.output().marker_path(file, index, chunk),
                     serde_json::to_string_pretty(&marker)?.as_bytes(),
                 )?;
                 self.send(ToWriter::Skipped(marker.stats))
@@ -654,7 +665,7 @@ fn work<J: Job>(
 }
 
 struct ShardState<J: Job> {
-    sink: J::Sink,
+    sink: <J::Output as Output>::Sink,
     next_seq: u64,
     pending: BTreeMap<u64, (Vec<J::Item>, J::Tally)>,
     end: Option<(u64, bool)>,
@@ -700,7 +711,7 @@ fn write_all<J: Job>(
         let st = shards.get_mut(&shard).expect("inserted above");
         while let Some((items, tally)) = st.pending.remove(&st.next_seq) {
             for item in items {
-                job.write(&mut st.sink, item)?;
+                job.output().write(&mut st.sink, item)?;
             }
             st.tally.merge(&tally);
             st.next_seq += 1;
@@ -714,7 +725,7 @@ fn write_all<J: Job>(
                 .check_accounting()
                 .map_err(|e| anyhow!("{} shard {}: {e}", file.relative.display(), shard.chunk))?;
             let mut files = BTreeMap::new();
-            for path in job.finish(st.sink)? {
+            for path in job.output().finish(st.sink)? {
                 let name = path
                     .strip_prefix(&plan.root)
                     .unwrap_or(&path)
@@ -728,7 +739,7 @@ fn write_all<J: Job>(
                 files,
             };
             write_atomically(
-                &job.marker_path(file, shard.file, shard.chunk),
+                &job.output().marker_path(file, shard.file, shard.chunk),
                 serde_json::to_string_pretty(&marker)?.as_bytes(),
             )?;
             SHARDS_FINISHED.fetch_add(1, Ordering::Relaxed);
@@ -754,7 +765,9 @@ fn state<'a, J: Job>(
     match shards.entry(shard) {
         std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
         std::collections::hash_map::Entry::Vacant(entry) => {
-            let sink = job.open(&plan.inputs[shard.file], shard.file, shard.chunk)?;
+            let sink = job
+                .output()
+                .open(&plan.inputs[shard.file], shard.file, shard.chunk)?;
             Ok(entry.insert(ShardState {
                 sink,
                 next_seq: 0,

@@ -451,6 +451,37 @@ fn deflate_block(text: &[u8]) -> Result<Vec<u8>> {
     }
 }
 
+/// The output of every job whose records end as kept, dropped or errors (`run`, the dedup filter,
+/// `decontaminate`, `select`): shard `chunk` of each input file under `dir`, written by a [`ShardWriter`]
+/// from the batches the workers encoded.
+pub struct RecordShards {
+    dir: PathBuf,
+}
+
+impl RecordShards {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+}
+
+impl crate::job::Output for RecordShards {
+    type Item = Result<Batch>;
+    type Sink = ShardWriter;
+
+    fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
+        ShardPaths::new(&self.dir, file, chunk).marker
+    }
+    fn open(&self, file: &InputFile, _: usize, chunk: u64) -> Result<ShardWriter> {
+        Ok(ShardWriter::new(ShardPaths::new(&self.dir, file, chunk)))
+    }
+    fn write(&self, sink: &mut ShardWriter, batch: Result<Batch>) -> Result<()> {
+        sink.write_batch(batch?)
+    }
+    fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {
+        sink.finish()
+    }
+}
+
 /// The three outputs of one shard, opened lazily (a shard with no drops writes no dropped file).
 pub struct ShardWriter {
     paths: ShardPaths,

@@ -11,7 +11,7 @@ use tamis_core::{Config, StepName, Verdict};
 use crate::engine::{CoreEngine, EngineFactory};
 use crate::input::{InputFile, InputIdentity};
 use crate::job::{self, Job, Plan, Record, Source};
-use crate::output::{Batch, Destination, ShardPaths, ShardWriter, write_atomically};
+use crate::output::{Batch, Destination, RecordShards, write_atomically};
 use crate::record::{self, Fields};
 use crate::stats::{Stats, engine_error_kind};
 
@@ -58,7 +58,7 @@ struct Judge<'a> {
     fields: &'a Fields,
     steps: Vec<StepName>,
     evaluate_all: bool,
-    output: PathBuf,
+    output: RecordShards,
 }
 
 impl Job for Judge<'_> {
@@ -66,7 +66,7 @@ impl Job for Judge<'_> {
     type FileContext = ();
     type Item = Result<Batch>;
     type Tally = Stats;
-    type Sink = ShardWriter;
+    type Output = RecordShards;
 
     fn start_engine(&self) -> Result<Self::Engine> {
         self.factory.start()
@@ -148,20 +148,8 @@ impl Job for Judge<'_> {
         vec![Batch::encode(source.file, lines)]
     }
 
-    fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
-        ShardPaths::new(&self.output, file, chunk).marker
-    }
-
-    fn open(&self, file: &InputFile, _: usize, chunk: u64) -> Result<ShardWriter> {
-        Ok(ShardWriter::new(ShardPaths::new(&self.output, file, chunk)))
-    }
-
-    fn write(&self, sink: &mut ShardWriter, batch: Self::Item) -> Result<()> {
-        sink.write_batch(batch?)
-    }
-
-    fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {
-        sink.finish()
+    fn output(&self) -> &RecordShards {
+        &self.output
     }
 }
 
@@ -174,7 +162,7 @@ pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<R
         fields: &fields,
         steps: config.steps.clone(),
         evaluate_all: config.evaluate_all,
-        output: plan.output.clone(),
+        output: RecordShards::new(&plan.output),
     };
     let finished = job::drive(
         &judge,

@@ -34,8 +34,8 @@ use tamis_core::select::{self as rank, Cut, KeepEnd, RadixSelect};
 use crate::dedup::Shard;
 use crate::dedup::sorter::{Fixed, FixedReader, FixedWriter};
 use crate::input::InputFile;
-use crate::job::{self, Job, Record, Source, Tally};
-use crate::output::{Batch, Destination, ShardPaths, ShardWriter, write_atomically};
+use crate::job::{self, Job, Output, Record, Source, Tally};
+use crate::output::{Batch, Destination, RecordShards, ShardPaths, write_atomically};
 use crate::record::Fields;
 use crate::stats::check_accounting;
 
@@ -202,7 +202,7 @@ impl Job for ScoreJob<'_> {
     type FileContext = ();
     type Item = Option<Scored>;
     type Tally = ScoreCounts;
-    type Sink = FixedWriter;
+    type Output = Self;
 
     fn start_engine(&self) -> Result<()> {
         Ok(())
@@ -243,6 +243,14 @@ impl Job for ScoreJob<'_> {
             })
             .collect()
     }
+    fn output(&self) -> &Self {
+        self
+    }
+}
+
+impl Output for ScoreJob<'_> {
+    type Item = Option<Scored>;
+    type Sink = FixedWriter;
 
     fn marker_path(&self, _: &InputFile, index: usize, _: u64) -> PathBuf {
         self.plan.scores_marker(index)
@@ -411,9 +419,9 @@ impl Tally for FileCounts {
 
 /// Stage 3: each record to kept, dropped or errors by the cut.
 struct FilterJob<'a> {
-    plan: &'a Plan,
     settings: &'a Settings<'a>,
     threshold: &'a Threshold,
+    output: RecordShards,
 }
 
 impl Job for FilterJob<'_> {
@@ -421,7 +429,7 @@ impl Job for FilterJob<'_> {
     type FileContext = ();
     type Item = Result<Batch>;
     type Tally = FileCounts;
-    type Sink = ShardWriter;
+    type Output = RecordShards;
 
     fn start_engine(&self) -> Result<()> {
         Ok(())
@@ -448,21 +456,8 @@ impl Job for FilterJob<'_> {
         vec![Batch::encode(source.file, lines)]
     }
 
-    fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
-        ShardPaths::new(&self.plan.output, file, chunk).marker
-    }
-    fn open(&self, file: &InputFile, _: usize, chunk: u64) -> Result<ShardWriter> {
-        Ok(ShardWriter::new(ShardPaths::new(
-            &self.plan.output,
-            file,
-            chunk,
-        )))
-    }
-    fn write(&self, sink: &mut ShardWriter, batch: Self::Item) -> Result<()> {
-        sink.write_batch(batch?)
-    }
-    fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {
-        sink.finish()
+    fn output(&self) -> &RecordShards {
+        &self.output
     }
 }
 
@@ -588,9 +583,9 @@ pub fn select(
     if let (Some(cut), true) = (&cut, matches!(stage, Stage::All | Stage::Filter)) {
         job::drive(
             &FilterJob {
-                plan,
                 settings: &settings,
                 threshold: cut,
+                output: RecordShards::new(&plan.output),
             },
             &plan.record_job(fields, plan.output.clone()),
         )?;

@@ -50,7 +50,7 @@ use crate::dedup::Shard;
 use crate::engine::{CoreEngine, EngineFactory};
 use crate::indexed_dataset::{DatasetWriter, TokenType};
 use crate::input::{InputFile, InputIdentity};
-use crate::job::{self, Job, Record, Source, Tally};
+use crate::job::{self, Job, Output, Record, Source, Tally};
 use crate::output::write_atomically;
 use crate::record::Fields;
 
@@ -234,7 +234,7 @@ impl Job for Encode<'_> {
     type FileContext = ();
     type Item = Item;
     type Tally = PartCounts;
-    type Sink = Part;
+    type Output = Self;
 
     fn start_engine(&self) -> Result<Self::Engine> {
         self.factory.start()
@@ -317,6 +317,14 @@ impl Job for Encode<'_> {
         }
         items
     }
+    fn output(&self) -> &Self {
+        self
+    }
+}
+
+impl Output for Encode<'_> {
+    type Item = Item;
+    type Sink = Part;
 
     fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
         PartPaths::new(self.output, file, chunk).marker

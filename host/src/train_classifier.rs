@@ -284,7 +284,7 @@ fn labelled(
 ) -> Result<Option<(Vec<String>, String)>, (Option<String>, String)> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| (None, format!("not a JSON object: {e}")))?;
-    let Value::Object(object) = value else {
+    let Value::Object(mut object) = value else {
         return Err((None, "not a JSON object".into()));
     };
     let id = match object.get(id_key) {
@@ -293,13 +293,14 @@ fn labelled(
         _ => None,
     };
     let fail = |message: String| (id.clone(), message);
-    let text = match object.get(&config.text_key) {
+    // Taken out of the record rather than copied: the text is all that is kept of it.
+    let text = match object.remove(&config.text_key) {
         Some(Value::String(s)) => s,
         Some(other) => {
             return Err(fail(format!(
                 "field `{}` is {}, expected a string",
                 config.text_key,
-                kind(other)
+                kind(&other)
             )));
         }
         None => return Err(fail(format!("no `{}` field", config.text_key))),
@@ -351,7 +352,7 @@ fn labelled(
     if text.trim().is_empty() {
         return Ok(None);
     }
-    Ok(Some((labels, text.clone())))
+    Ok(Some((labels, text)))
 }
 
 fn kind(v: &Value) -> &'static str {

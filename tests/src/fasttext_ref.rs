@@ -176,3 +176,60 @@ pub fn parity_texts() -> Result<Vec<String>> {
     }
     Ok(texts)
 }
+
+/// Labelled texts, `(label without __label__, text)`.
+pub type LabelledTexts = Vec<(String, String)>;
+
+/// trafilatura's evaluation snippets as a labelled task: `content` for text that must appear in a page's
+/// main text, `boilerplate` for text that must not (navigation, footers, comments), each with its words
+/// joined by single spaces (the form fastText's input file gives every trainer). The pages are split by
+/// position: every third page is for testing, so no page's snippets are on both sides.
+pub fn snippet_split() -> Result<(LabelledTexts, LabelledTexts)> {
+    let mut train = Vec::new();
+    let mut test = Vec::new();
+    for (i, r) in crate::read_jsonl(&crate::shared_data("html/trafilatura_eval_dev.jsonl.gz"))?
+        .into_iter()
+        .enumerate()
+    {
+        let side = if i % 3 == 2 { &mut test } else { &mut train };
+        for (key, label) in [("with", "content"), ("without", "boilerplate")] {
+            for snippet in r[key].as_array().context(key)? {
+                let text = snippet
+                    .as_str()
+                    .context("snippet")?
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if !text.is_empty() {
+                    side.push((label.to_string(), text));
+                }
+            }
+        }
+    }
+    Ok((train, test))
+}
+
+/// Trains fastText on `train` with `options` into `model`, and returns the share of `test` whose top
+/// label it predicts.
+pub fn trained_accuracy(
+    train: &[(String, String)],
+    test: &[(String, String)],
+    model: &Path,
+    options: &[&str],
+) -> Result<f64> {
+    let labelled: Vec<(String, String)> = train
+        .iter()
+        .map(|(l, t)| (format!("__label__{l}"), t.clone()))
+        .collect();
+    self::train(&labelled, model, options)?;
+    let texts: Vec<String> = test.iter().map(|(_, t)| t.clone()).collect();
+    let predicted = predict(model, &texts, 1)?;
+    let right = predicted
+        .iter()
+        .zip(test)
+        .filter(|((labels, _), (label, _))| {
+            labels.first().and_then(|l| l.strip_prefix("__label__")) == Some(label.as_str())
+        })
+        .count();
+    Ok(right as f64 / test.len().max(1) as f64)
+}

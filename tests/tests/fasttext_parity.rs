@@ -309,37 +309,6 @@ fn a_missing_or_corrupt_model_is_a_config_error_naming_the_key() -> Result<()> {
     Ok(())
 }
 
-/// Owned labelled examples, `(label, text)`.
-type LabelledTexts = Vec<(String, String)>;
-
-/// trafilatura's evaluation snippets as a labelled task: `content` for text that must appear in a page's
-/// main text, `boilerplate` for text that must not (navigation, footers, comments). The pages are split
-/// by position: every third page is for testing, so no page's snippets are on both sides.
-fn snippet_split() -> Result<(LabelledTexts, LabelledTexts)> {
-    let mut train = Vec::new();
-    let mut test = Vec::new();
-    for (i, r) in read_jsonl(&shared_data("html/trafilatura_eval_dev.jsonl.gz"))?
-        .into_iter()
-        .enumerate()
-    {
-        let side = if i % 3 == 2 { &mut test } else { &mut train };
-        for (key, label) in [("with", "content"), ("without", "boilerplate")] {
-            for snippet in r[key].as_array().context(key)? {
-                let text = snippet
-                    .as_str()
-                    .context("snippet")?
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                if !text.is_empty() {
-                    side.push((label.to_string(), text));
-                }
-            }
-        }
-    }
-    Ok((train, test))
-}
-
 /// Trains with tamis and with fastText on the same examples and options, and returns both accuracies
 /// (top label right) on `test`.
 fn accuracies(
@@ -374,11 +343,6 @@ fn accuracies(
         let top = p.first().and_then(|p| model.label(p.label)).unwrap_or("");
         ours_right += usize::from(top.strip_prefix("__label__") == Some(label.as_str()));
     }
-    let reference_path = dir.join(format!("{}.bin", options.loss.name()));
-    let labelled: Vec<(String, String)> = train
-        .iter()
-        .map(|(l, t)| (format!("__label__{l}"), t.clone()))
-        .collect();
     let numbers = [
         options.dim.to_string(),
         options.epoch.to_string(),
@@ -404,24 +368,15 @@ fn accuracies(
         args.push(flag);
         args.push(value);
     }
-    fasttext_ref::train(&labelled, &reference_path, &args)?;
-    let texts: Vec<String> = test.iter().map(|(_, t)| t.clone()).collect();
-    let reference = fasttext_ref::predict(&reference_path, &texts, 1)?;
-    let theirs_right = reference
-        .iter()
-        .zip(test)
-        .filter(|((labels, _), (label, _))| {
-            labels.first().and_then(|l| l.strip_prefix("__label__")) == Some(label.as_str())
-        })
-        .count();
-    let n = test.len() as f64;
-    Ok((ours_right as f64 / n, theirs_right as f64 / n))
+    let reference_path = dir.join(format!("{}.bin", options.loss.name()));
+    let theirs = fasttext_ref::trained_accuracy(train, test, &reference_path, &args)?;
+    Ok((ours_right as f64 / test.len() as f64, theirs))
 }
 
 #[test]
 fn a_model_trained_here_is_as_accurate_as_fasttexts_on_held_out_snippets() -> Result<()> {
     use tamis_core::fasttext::{LossKind, train::TrainOptions};
-    let (train, test) = snippet_split()?;
+    let (train, test) = fasttext_ref::snippet_split()?;
     ensure!(
         train.len() > 1500 && test.len() > 900,
         "{} / {} snippets",

@@ -109,50 +109,27 @@ fn wasm_and_native_agree_with_a_language_model_and_a_quality_classifier() -> Res
 fn train_classifier_trains_as_fasttext_does_and_accounts_for_every_record() -> Result<()> {
     use anyhow::Context;
     let dir = tempfile::tempdir()?;
+    let (train_pairs, test_pairs) = fasttext_ref::snippet_split()?;
+    let line = |v: serde_json::Value| v.to_string() + "\n";
     let mut content = String::new();
     let mut boilerplate = String::new();
-    let mut validation = String::new();
-    let mut train_pairs: Vec<(String, String)> = Vec::new();
-    let mut test_pairs: Vec<(String, String)> = Vec::new();
-    for (i, r) in read_jsonl(&shared_data("html/trafilatura_eval_dev.jsonl.gz"))?
-        .into_iter()
-        .enumerate()
-    {
-        for (key, label) in [("with", "content"), ("without", "boilerplate")] {
-            for snippet in r[key].as_array().context(key)? {
-                let text = snippet
-                    .as_str()
-                    .context("snippet")?
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                if text.is_empty() {
-                    continue;
-                }
-                let id = format!(
-                    "{}-{key}-{}",
-                    r["id"].as_str().unwrap_or_default(),
-                    train_pairs.len() + test_pairs.len()
-                );
-                if i % 3 == 2 {
-                    validation.push_str(
-                        &serde_json::json!({"id": id, "text": text, "label": label}).to_string(),
-                    );
-                    validation.push('\n');
-                    test_pairs.push((label.to_string(), text));
-                } else {
-                    let file = if label == "content" {
-                        &mut content
-                    } else {
-                        &mut boilerplate
-                    };
-                    file.push_str(&serde_json::json!({"id": id, "text": text}).to_string());
-                    file.push('\n');
-                    train_pairs.push((format!("__label__{label}"), text));
-                }
-            }
-        }
+    for (i, (label, text)) in train_pairs.iter().enumerate() {
+        let file = if label == "content" {
+            &mut content
+        } else {
+            &mut boilerplate
+        };
+        file.push_str(&line(
+            serde_json::json!({"id": format!("train-{i}"), "text": text}),
+        ));
     }
+    let validation: String = test_pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (label, text))| {
+            line(serde_json::json!({"id": format!("test-{i}"), "text": text, "label": label}))
+        })
+        .collect();
     // One record with no text field and one empty text, in the positives.
     content.push_str("{\"id\":\"no-text\",\"body\":\"x\"}\n{\"id\":\"empty\",\"text\":\"  \"}\n");
     std::fs::write(dir.path().join("content.jsonl"), &content)?;
@@ -207,10 +184,10 @@ fn train_classifier_trains_as_fasttext_does_and_accounts_for_every_record() -> R
         "two runs gave different models"
     );
     // fastText's trainer with the same options on the same examples.
-    let reference = dir.path().join("fasttext.bin");
-    fasttext_ref::train(
+    let theirs = fasttext_ref::trained_accuracy(
         &train_pairs,
-        &reference,
+        &test_pairs,
+        &dir.path().join("fasttext.bin"),
         &[
             "--loss",
             "softmax",
@@ -226,16 +203,6 @@ fn train_classifier_trains_as_fasttext_does_and_accounts_for_every_record() -> R
             "100000",
         ],
     )?;
-    let texts: Vec<String> = test_pairs.iter().map(|(_, t)| t.clone()).collect();
-    let predicted = fasttext_ref::predict(&reference, &texts, 1)?;
-    let right = predicted
-        .iter()
-        .zip(&test_pairs)
-        .filter(|((labels, _), (label, _))| {
-            labels.first().map(String::as_str) == Some(&format!("__label__{label}"))
-        })
-        .count();
-    let theirs = right as f64 / test_pairs.len() as f64;
     println!("train-classifier: validation accuracy {ours:.3}, fastText's trainer {theirs:.3}");
     ensure!(
         (ours - theirs).abs() <= 0.02,

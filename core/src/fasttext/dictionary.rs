@@ -27,7 +27,7 @@ use super::reader::Reader;
 pub(super) const EOS: &str = "</s>";
 /// The prefix that makes a token a label (fastText's default `-label`; the option is not saved in the
 /// model, so every model uses the default).
-pub(super) const LABEL_PREFIX: &[u8] = b"__label__";
+pub(super) const LABEL_PREFIX: &str = "__label__";
 
 /// What a dictionary entry is (`entry_type` in fastText, one byte in the file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,7 +299,7 @@ impl Dictionary {
             let wid = self.id(token, h);
             let is_word = match wid {
                 Some(w) => self.types[w] == EntryType::Word,
-                None => !token.starts_with(LABEL_PREFIX),
+                None => !token.starts_with(LABEL_PREFIX.as_bytes()),
             };
             if is_word {
                 match wid {

@@ -20,16 +20,21 @@ use super::matrix::Matrix;
 pub(super) const SIGMOID_TABLE_SIZE: usize = 512;
 const MAX_SIGMOID: f32 = 8.0;
 
-/// The loss a model was trained with, which decides how its outputs become probabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The loss a model was trained with, which decides how its outputs become probabilities. In a config
+/// it is written by fastText's name for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LossKind {
     /// Hierarchical softmax (`-loss hs`).
+    #[serde(rename = "hs")]
     HierarchicalSoftmax,
     /// Negative sampling (`-loss ns`); predicts like one-vs-all.
+    #[serde(rename = "ns")]
     NegativeSampling,
     /// Softmax (`-loss softmax`).
+    #[serde(rename = "softmax")]
     Softmax,
     /// One-vs-all (`-loss ova`): independent sigmoids, several labels can be likely at once.
+    #[serde(rename = "ova")]
     OneVsAll,
 }
 
@@ -54,17 +59,6 @@ impl LossKind {
             Self::NegativeSampling => 2,
             Self::Softmax => 3,
             Self::OneVsAll => 4,
-        }
-    }
-
-    /// The loss by fastText's name for it (`hs`, `ns`, `softmax`, `ova`).
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "hs" => Some(Self::HierarchicalSoftmax),
-            "ns" => Some(Self::NegativeSampling),
-            "softmax" => Some(Self::Softmax),
-            "ova" => Some(Self::OneVsAll),
-            _ => None,
         }
     }
 

@@ -33,7 +33,9 @@
 //! (which label, which negative) are not the same as libstdc++'s distributions, so models equal
 //! fastText's in kind and accuracy, not bit for bit.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use thiserror::Error;
 
@@ -114,7 +116,8 @@ pub enum TrainError {
     /// An option is out of range.
     #[error("{option}: {message}")]
     Option {
-        /// The option's name as fastText spells it.
+        /// The option's field name (as in `[train_classifier]`; fastText spells `word_ngrams` as
+        /// `wordNgrams`).
         option: &'static str,
         /// What is wrong.
         message: String,
@@ -225,6 +228,48 @@ impl MinStd {
     }
 }
 
+/// Distinct keys with their counts, in order of first appearance.
+struct Counter<K> {
+    index: HashMap<K, usize>,
+    entries: Vec<(K, u64)>,
+}
+
+impl<K> Default for Counter<K> {
+    fn default() -> Self {
+        Self {
+            index: HashMap::new(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Copy> Counter<K> {
+    /// Counts `key` once more; returns its index.
+    fn add(&mut self, key: K) -> usize {
+        let next = self.entries.len();
+        let i = *self.index.entry(key).or_insert(next);
+        if i == next {
+            self.entries.push((key, 0));
+        }
+        self.entries[i].1 += 1;
+        i
+    }
+
+    /// The entries counted at least `min` times, by decreasing count (ties in order of first
+    /// appearance), and for each index of [`Counter::add`] its rank among them.
+    fn kept_by_count(self, min: u64) -> (Vec<(K, u64)>, Vec<Option<usize>>) {
+        let mut order: Vec<usize> = (0..self.entries.len())
+            .filter(|&i| self.entries[i].1 >= min)
+            .collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.entries[i].1));
+        let mut rank = vec![None; self.entries.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = Some(r);
+        }
+        (order.iter().map(|&i| self.entries[i]).collect(), rank)
+    }
+}
+
 /// Trains a model on `examples` (see the module comment for the algorithm).
 pub fn train(examples: &[Example<'_>], options: &TrainOptions) -> Result<Trained, TrainError> {
     validate(options)?;
@@ -240,60 +285,39 @@ pub fn train(examples: &[Example<'_>], options: &TrainOptions) -> Result<Trained
         maxn: options.maxn as i32,
     };
 
-    // The dictionary: counts in order of first appearance, then fastText's threshold and order.
-    let mut counts: HashMap<&[u8], (u64, usize)> = HashMap::new();
-    let mut order: Vec<&[u8]> = Vec::new();
-    let mut label_counts: HashMap<String, (u64, usize)> = HashMap::new();
-    let mut label_order: Vec<String> = Vec::new();
-    let mut ntokens: u64 = 0;
-    let flat: Vec<std::borrow::Cow<'_, str>> = examples
+    // One pass over the texts (newlines read as spaces): word and label counts in order of first
+    // appearance, each example's labels as indices into those, and its token count for the schedule.
+    let flat: Vec<Cow<'_, str>> = examples
         .iter()
         .map(|e| {
             if e.text.contains('\n') {
-                std::borrow::Cow::Owned(e.text.replace('\n', " "))
+                Cow::Owned(e.text.replace('\n', " "))
             } else {
-                std::borrow::Cow::Borrowed(e.text)
+                Cow::Borrowed(e.text)
             }
         })
         .collect();
+    let mut words = Counter::default();
+    let mut labels = Counter::default();
+    let mut example_labels: Vec<Vec<usize>> = Vec::with_capacity(examples.len());
+    let mut example_tokens: Vec<u64> = Vec::with_capacity(examples.len());
     for (example, text) in examples.iter().zip(&flat) {
-        for label in &example.labels {
-            let name = format!("{}{label}", std::str::from_utf8(LABEL_PREFIX).unwrap_or(""));
-            let next = label_order.len();
-            let entry = label_counts.entry(name.clone()).or_insert_with(|| {
-                label_order.push(name);
-                (0, next)
-            });
-            entry.0 += 1;
-            ntokens += 1;
-        }
+        example_labels.push(example.labels.iter().map(|l| labels.add(*l)).collect());
+        let mut tokens = example.labels.len() as u64;
         for token in Tokens::new(text.as_bytes()) {
-            ntokens += 1;
-            if token.starts_with(LABEL_PREFIX) && token != EOS.as_bytes() {
-                // A `__label__` token inside a text would be a label in fastText's input file; here the
-                // labels come from their own field, and such a token is read as nothing, as in predict.
-                continue;
+            tokens += 1;
+            // A `__label__` token inside a text would be a label in fastText's input file; here the
+            // labels come from their own field, and such a token is read as nothing, as in predict.
+            if token == EOS.as_bytes() || !token.starts_with(LABEL_PREFIX.as_bytes()) {
+                words.add(token);
             }
-            let next = order.len();
-            let entry = counts.entry(token).or_insert_with(|| {
-                order.push(token);
-                (0, next)
-            });
-            entry.0 += 1;
         }
+        example_tokens.push(tokens);
     }
-    let mut words: Vec<(&[u8], u64)> = order
-        .iter()
-        .map(|w| (*w, counts[w].0))
-        .filter(|&(_, c)| c >= options.min_count)
-        .collect();
-    words.sort_by_key(|w| std::cmp::Reverse(w.1));
-    let mut labels: Vec<(String, u64)> = label_order
-        .iter()
-        .map(|l| (l.clone(), label_counts[l].0))
-        .filter(|&(_, c)| c >= options.min_count_label)
-        .collect();
-    labels.sort_by_key(|l| std::cmp::Reverse(l.1));
+    let ntokens: u64 = example_tokens.iter().sum();
+    // fastText's threshold: too rare entries out, then by decreasing count.
+    let (words, _) = words.kept_by_count(options.min_count);
+    let (labels, label_rank) = labels.kept_by_count(options.min_count_label);
     if words.is_empty() {
         return Err(TrainError::Data(
             "no word is left in the dictionary (no text, or min_count above every word's count)"
@@ -311,38 +335,25 @@ pub fn train(examples: &[Example<'_>], options: &TrainOptions) -> Result<Trained
     write_dictionary(&mut dict_bytes, &words, &labels, ntokens);
     let dictionary = Dictionary::load(&mut Reader::new(&dict_bytes), hashing)
         .map_err(|e| TrainError::Data(format!("the dictionary did not read back: {e}")))?;
-    let label_index: HashMap<&str, usize> = labels
-        .iter()
-        .enumerate()
-        .map(|(i, (l, _))| (l.as_str(), i))
-        .collect();
 
-    // Each example's input rows, targets and token count, computed once.
+    // Each example's input rows and targets, computed once.
     let mut rows: Vec<i32> = Vec::new();
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(examples.len());
     let mut targets: Vec<usize> = Vec::new();
     let mut target_spans: Vec<(usize, usize)> = Vec::with_capacity(examples.len());
-    let mut example_tokens: Vec<u64> = Vec::with_capacity(examples.len());
     let mut line = Vec::new();
     let mut skipped = 0u64;
-    for (example, text) in examples.iter().zip(&flat) {
+    for (own, text) in example_labels.iter().zip(&flat) {
         dictionary.line_rows(text.as_bytes(), &mut line);
         let start = rows.len();
         rows.extend_from_slice(&line);
         let t0 = targets.len();
-        for label in &example.labels {
-            let name = format!("{}{label}", std::str::from_utf8(LABEL_PREFIX).unwrap_or(""));
-            if let Some(&i) = label_index.get(name.as_str()) {
-                targets.push(i);
-            }
-        }
+        targets.extend(own.iter().filter_map(|&l| label_rank[l]));
         if line.is_empty() || targets.len() == t0 {
             skipped += 1;
         }
         spans.push((start, rows.len()));
         target_spans.push((t0, targets.len()));
-        let words_read = Tokens::new(text.as_bytes()).count() as u64;
-        example_tokens.push(words_read + example.labels.len() as u64);
     }
 
     let dim = options.dim;
@@ -448,7 +459,7 @@ pub fn train(examples: &[Example<'_>], options: &TrainOptions) -> Result<Trained
         labels: labels
             .iter()
             .zip(per_label)
-            .map(|((l, _), n)| (l.clone(), n))
+            .map(|((l, _), n)| (format!("{LABEL_PREFIX}{l}"), n))
             .collect(),
         tokens: ntokens,
         examples: examples.len() as u64 - skipped,
@@ -482,7 +493,7 @@ pub(super) fn validate(o: &TrainOptions) -> Result<(), TrainError> {
         return bad("epoch", "expected at least 1".into());
     }
     if o.word_ngrams == 0 {
-        return bad("wordNgrams", "expected at least 1".into());
+        return bad("word_ngrams", "expected at least 1".into());
     }
     if o.maxn > 0 && o.minn > o.maxn {
         return bad("minn", format!("{} is above maxn {}", o.minn, o.maxn));
@@ -496,16 +507,17 @@ pub(super) fn validate(o: &TrainOptions) -> Result<(), TrainError> {
     if o.loss == LossKind::NegativeSampling && o.neg == 0 {
         return bad("neg", "negative sampling needs at least 1 negative".into());
     }
+    // The model file stores these as 32-bit signed integers.
     for (option, v) in [
-        ("minCount", o.min_count),
-        ("minCountLabel", o.min_count_label),
+        ("min_count", o.min_count),
+        ("min_count_label", o.min_count_label),
+        ("epoch", o.epoch.into()),
+        ("neg", o.neg.into()),
+        ("lr_update_rate", o.lr_update_rate.into()),
     ] {
         if v > i32::MAX as u64 {
             return bad(option, format!("{v} does not fit the model file"));
         }
-    }
-    if o.epoch > i32::MAX as u32 || o.neg > i32::MAX as u32 || o.lr_update_rate > i32::MAX as u32 {
-        return bad("epoch", "a count does not fit the model file".into());
     }
     Ok(())
 }
@@ -514,7 +526,7 @@ pub(super) fn validate(o: &TrainOptions) -> Result<(), TrainError> {
 fn write_dictionary(
     out: &mut Vec<u8>,
     words: &[(&[u8], u64)],
-    labels: &[(String, u64)],
+    labels: &[(&str, u64)],
     ntokens: u64,
 ) {
     let size = (words.len() + labels.len()) as i32;
@@ -530,6 +542,7 @@ fn write_dictionary(
         out.push(0);
     }
     for (label, count) in labels {
+        out.extend_from_slice(LABEL_PREFIX.as_bytes());
         out.extend_from_slice(label.as_bytes());
         out.push(0);
         out.extend((*count as i64).to_le_bytes());

@@ -61,7 +61,7 @@ pub struct TrainClassifierConfig {
     /// `neg` (5).
     pub neg: u32,
     /// `loss`: `softmax` (default), `ns`, `hs` or `ova`.
-    pub loss: String,
+    pub loss: LossKind,
     /// `lrUpdateRate` (100).
     pub lr_update_rate: u32,
     /// `seed` (0): the initial vectors, the draws and the shuffle.
@@ -88,7 +88,7 @@ impl Default for TrainClassifierConfig {
             minn: o.minn,
             maxn: o.maxn,
             neg: o.neg,
-            loss: o.loss.name().into(),
+            loss: o.loss,
             lr_update_rate: o.lr_update_rate,
             seed: o.seed,
         }
@@ -109,27 +109,18 @@ impl TrainClassifierConfig {
             minn: self.minn,
             maxn: self.maxn,
             neg: self.neg,
-            loss: LossKind::from_name(&self.loss).unwrap_or(LossKind::Softmax),
+            loss: self.loss,
             lr_update_rate: self.lr_update_rate,
             seed: self.seed,
         }
     }
 
-    /// Checks the loss name, the ranges the trainer needs and each source, naming the key under `path`.
-    /// Whether there is any input is checked by the command.
+    /// Checks the ranges the trainer needs and each source, naming the key under `path`. Whether there
+    /// is any input is checked by the command.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
-        if LossKind::from_name(&self.loss).is_none() {
-            return Err(ConfigError::new(
-                format!("{path}.loss"),
-                format!(
-                    "expected \"softmax\", \"ns\", \"hs\" or \"ova\", got {:?}",
-                    self.loss
-                ),
-            ));
-        }
         super::train::validate(&self.options()).map_err(|e| match e {
             super::train::TrainError::Option { option, message } => {
-                ConfigError::new(format!("{path}.{}", snake(option)), message)
+                ConfigError::new(format!("{path}.{option}"), message)
             }
             other => ConfigError::new(path, other.to_string()),
         })?;
@@ -151,10 +142,21 @@ impl TrainClassifierConfig {
                 }
             }
         }
-        if self.text_key.is_empty() || self.label_key.is_empty() {
+        for (key, name) in [("text_key", &self.text_key), ("label_key", &self.label_key)] {
+            if name.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{path}.{key}"),
+                    "expected a field name",
+                ));
+            }
+        }
+        if self.text_key == self.label_key {
             return Err(ConfigError::new(
-                format!("{path}.text_key"),
-                "expected a field name",
+                format!("{path}.label_key"),
+                format!(
+                    "the text and the label cannot both be field {:?}",
+                    self.text_key
+                ),
             ));
         }
         Ok(())
@@ -164,16 +166,6 @@ impl TrainClassifierConfig {
 /// A label as the user wrote it, without fastText's `__label__` prefix.
 pub fn label_name(label: &str) -> &str {
     label.strip_prefix("__label__").unwrap_or(label)
-}
-
-/// fastText's option name in this schema's spelling.
-fn snake(option: &str) -> &str {
-    match option {
-        "wordNgrams" => "word_ngrams",
-        "minCount" => "min_count",
-        "minCountLabel" => "min_count_label",
-        other => other,
-    }
 }
 
 #[cfg(test)]

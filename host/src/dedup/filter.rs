@@ -3,7 +3,6 @@
 //! the markers, as for `tamis run`; this module is the per-record decision.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
@@ -13,9 +12,8 @@ use tamis_core::Config;
 use tamis_core::dedup::remove_paragraphs;
 
 use super::{Decision, DedupPlan, StageStats};
-use crate::input::InputFile;
 use crate::job::{self, Job, Record, Source, Tally};
-use crate::output::{Batch, Destination, ShardPaths, ShardWriter, write_atomically};
+use crate::output::{Batch, Destination, RecordShards, ShardPaths, write_atomically};
 use crate::record::Fields;
 use crate::stats::check_accounting;
 
@@ -80,6 +78,7 @@ struct Filter<'a> {
     config: &'a Config,
     fields: &'a Fields,
     plan: &'a DedupPlan,
+    output: RecordShards,
 }
 
 impl Job for Filter<'_> {
@@ -87,7 +86,7 @@ impl Job for Filter<'_> {
     type FileContext = Decided;
     type Item = Result<Batch>;
     type Tally = FileCounts;
-    type Sink = ShardWriter;
+    type Output = RecordShards;
 
     fn start_engine(&self) -> Result<()> {
         Ok(())
@@ -119,21 +118,8 @@ impl Job for Filter<'_> {
         vec![Batch::encode(source.file, lines)]
     }
 
-    fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
-        ShardPaths::new(&self.plan.output, file, chunk).marker
-    }
-    fn open(&self, file: &InputFile, _: usize, chunk: u64) -> Result<ShardWriter> {
-        Ok(ShardWriter::new(ShardPaths::new(
-            &self.plan.output,
-            file,
-            chunk,
-        )))
-    }
-    fn write(&self, sink: &mut ShardWriter, batch: Self::Item) -> Result<()> {
-        sink.write_batch(batch?)
-    }
-    fn finish(&self, sink: ShardWriter) -> Result<Vec<PathBuf>> {
-        sink.finish()
+    fn output(&self) -> &RecordShards {
+        &self.output
     }
 }
 
@@ -232,6 +218,7 @@ pub fn run(config: &Config, fields: &Fields, plan: &DedupPlan) -> Result<Vec<Sta
             config,
             fields,
             plan,
+            output: RecordShards::new(&plan.output),
         },
         &plan.record_job(fields, plan.output.clone()),
     )?;

@@ -15,7 +15,7 @@ use super::sorter::FixedWriter;
 use super::{DedupPlan, DocInfo, Entry, StageStats, Tag, doc_key, file_dir, partition_dir};
 use crate::engine::{CoreEngine, EngineFactory};
 use crate::input::InputFile;
-use crate::job::{self, Job, Record, Source, Tally};
+use crate::job::{self, Job, Output, Record, Source, Tally};
 use crate::record::Fields;
 
 /// What a worker returns for one document the core fingerprinted (or failed to).
@@ -83,7 +83,7 @@ impl Job for Fingerprint<'_> {
     type FileContext = ();
     type Item = Keys;
     type Tally = Counts;
-    type Sink = Sink;
+    type Output = Self;
 
     fn start_engine(&self) -> Result<Self::Engine> {
         self.factory.start()
@@ -169,6 +169,14 @@ impl Job for Fingerprint<'_> {
             })
             .collect()
     }
+    fn output(&self) -> &Self {
+        self
+    }
+}
+
+impl Output for Fingerprint<'_> {
+    type Item = Keys;
+    type Sink = Sink;
 
     fn marker_path(&self, _: &InputFile, index: usize, _: u64) -> PathBuf {
         marker_path(self.plan, index)

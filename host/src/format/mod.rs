@@ -39,7 +39,7 @@ use tamis_core::Config;
 use tamis_core::format::{FormatConfig, FormatKind, Split, TemplateKind, split_of};
 
 use crate::input::{InputFile, InputFormat, InputIdentity};
-use crate::job::{self, Job, Record, Source, Tally};
+use crate::job::{self, Job, Output, Record, Source, Tally};
 use crate::output::{ShardPaths, Sink, write_atomically};
 use crate::record::Fields;
 
@@ -332,7 +332,7 @@ impl Job for Formatter<'_> {
     type FileContext = ();
     type Item = Item;
     type Tally = Counts;
-    type Sink = SplitWriter;
+    type Output = Self;
 
     fn start_engine(&self) -> Result<()> {
         Ok(())
@@ -361,6 +361,14 @@ impl Job for Formatter<'_> {
             })
             .collect()
     }
+    fn output(&self) -> &Self {
+        self
+    }
+}
+
+impl Output for Formatter<'_> {
+    type Item = Item;
+    type Sink = SplitWriter;
 
     fn marker_path(&self, file: &InputFile, _: usize, chunk: u64) -> PathBuf {
         ShardPaths::new(self.output, file, chunk).marker
