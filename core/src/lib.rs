@@ -45,6 +45,6 @@ pub use error::{ConfigError, DocumentError};
 pub use outcome::{
     Bound, Check, Document, Hashes, LanguageGuess, Outcome, PiiSpan, Score, Verdict,
 };
-pub use pipeline::{Pipeline, Resources};
+pub use pipeline::{Pipeline, ResourceKind, Resources};
 pub use registry::{STEPS, StepInfo};
 pub use step::{Draft, Flow, Rules, Step};

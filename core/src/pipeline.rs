@@ -24,6 +24,82 @@ pub struct Resources {
     pub quality_classifier_model: Option<Vec<u8>>,
 }
 
+/// One kind of file a config can name, by the key that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceKind {
+    /// `tokens.tokenizer`: a Hugging Face `tokenizer.json`.
+    Tokenizer,
+    /// `language.model`: a fastText language-ID model.
+    LanguageModel,
+    /// `quality_classifier.model`: a fastText supervised model.
+    QualityClassifierModel,
+}
+
+impl ResourceKind {
+    /// Every kind, in the order runtimes read them.
+    pub const ALL: [ResourceKind; 3] = [
+        ResourceKind::Tokenizer,
+        ResourceKind::LanguageModel,
+        ResourceKind::QualityClassifierModel,
+    ];
+
+    /// The config key that names the file, as error paths spell it.
+    pub fn key(self) -> &'static str {
+        match self {
+            ResourceKind::Tokenizer => "tokens.tokenizer",
+            ResourceKind::LanguageModel => "language.model",
+            ResourceKind::QualityClassifierModel => "quality_classifier.model",
+        }
+    }
+
+    /// The path `config` gives for this kind of file, as written (runtimes resolve it their own way: the
+    /// host against the config file's folder, the edge in its baked files and then its file system).
+    pub fn path(self, config: &Config) -> Option<&str> {
+        match self {
+            ResourceKind::Tokenizer => config.tokens.tokenizer.as_deref(),
+            ResourceKind::LanguageModel => config.language.model.as_deref(),
+            ResourceKind::QualityClassifierModel => config.quality_classifier.model.as_deref(),
+        }
+    }
+}
+
+impl Resources {
+    /// Reads every file `config` names through `read(kind, path)`, so that each runtime decides only where
+    /// bytes come from and none of them has its own list of the keys that name files.
+    pub fn load<E>(
+        config: &Config,
+        mut read: impl FnMut(ResourceKind, &str) -> Result<Vec<u8>, E>,
+    ) -> Result<Self, E> {
+        let mut resources = Resources::default();
+        for kind in ResourceKind::ALL {
+            if let Some(path) = kind.path(config) {
+                let bytes = read(kind, path)?;
+                resources.set(kind, Some(bytes));
+            }
+        }
+        Ok(resources)
+    }
+
+    /// The bytes handed over for `kind`, if any.
+    pub fn get(&self, kind: ResourceKind) -> Option<&[u8]> {
+        match kind {
+            ResourceKind::Tokenizer => self.tokenizer_json.as_deref(),
+            ResourceKind::LanguageModel => self.language_model.as_deref(),
+            ResourceKind::QualityClassifierModel => self.quality_classifier_model.as_deref(),
+        }
+    }
+
+    /// Hands over (or, with `None`, forgets) the bytes for `kind`.
+    pub fn set(&mut self, kind: ResourceKind, bytes: Option<Vec<u8>>) {
+        let slot = match kind {
+            ResourceKind::Tokenizer => &mut self.tokenizer_json,
+            ResourceKind::LanguageModel => &mut self.language_model,
+            ResourceKind::QualityClassifierModel => &mut self.quality_classifier_model,
+        };
+        *slot = bytes;
+    }
+}
+
 /// A configured pipeline, built once and used for any number of documents.
 pub struct Pipeline {
     config: Config,
@@ -122,5 +198,38 @@ impl Pipeline {
     /// Judges a batch; one result per document, in order.
     pub fn process_batch(&self, docs: &[Document]) -> Vec<Result<Outcome, DocumentError>> {
         docs.iter().map(|d| self.process(d)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_are_loaded_for_exactly_the_paths_a_config_names() {
+        let mut config = Config::default();
+        config.language.model = Some("models/lid.ftz".into());
+        config.tokens.tokenizer = Some("tok.json".into());
+        let mut asked = Vec::new();
+        let resources = Resources::load(&config, |kind, path| {
+            asked.push((kind.key(), path.to_string()));
+            Ok::<_, String>(path.as_bytes().to_vec())
+        })
+        .unwrap();
+        assert_eq!(
+            asked,
+            [
+                ("tokens.tokenizer", "tok.json".to_string()),
+                ("language.model", "models/lid.ftz".to_string())
+            ]
+        );
+        assert_eq!(
+            resources.get(ResourceKind::LanguageModel),
+            Some(&b"models/lid.ftz"[..])
+        );
+        assert_eq!(resources.get(ResourceKind::QualityClassifierModel), None);
+        // The first failed read is the answer, naming what the reader said.
+        let err = Resources::load(&config, |kind, _| Err::<Vec<u8>, _>(kind.key())).unwrap_err();
+        assert_eq!(err, "tokens.tokenizer");
     }
 }

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
-use tamis_core::{Config, ConfigFormat, Resources};
+use tamis_core::{Config, ConfigFormat, ResourceKind, Resources};
 
 use crate::engine::{EngineFactory, EngineKind, Limits};
 
@@ -383,48 +383,28 @@ fn load_config(path: &Path) -> Result<(Config, (String, ConfigFormat))> {
     Ok((config, (text, format)))
 }
 
-/// The tokenizer file the `[tokens]` section names, resolved against the config's folder.
-fn tokenizer_path(config: &Config, config_path: &Path) -> Option<PathBuf> {
-    let value = serde_json::to_value(&config.tokens).ok()?;
-    let name = value.get("tokenizer")?.as_str()?;
-    Some(config_path.parent().unwrap_or(Path::new(".")).join(name))
+/// The files the config names (tokenizer, models), resolved against the config's folder, for lineage.
+fn resource_paths<'a>(
+    config: &'a Config,
+    config_path: &'a Path,
+) -> impl Iterator<Item = PathBuf> + 'a {
+    let folder = config_path.parent().unwrap_or(Path::new("."));
+    ResourceKind::ALL
+        .into_iter()
+        .filter_map(move |kind| kind.path(config).map(|p| folder.join(p)))
 }
 
-/// Reads the files a config refers to (paths relative to the config's folder).
+/// Reads the files a config refers to (paths relative to the config's folder), each within its limit.
 fn load_resources(config: &Config, config_path: &Path) -> Result<Resources> {
-    // Read through the serialized sections, so the host depends only on the keys' documented names.
-    let read = |section: serde_json::Result<serde_json::Value>, key: &str, limit: u64| {
-        let Some(relative) = section.ok().and_then(|v| {
-            v.get(key.rsplit('.').next().unwrap_or(key))
-                .and_then(|t| t.as_str())
-                .map(str::to_string)
-        }) else {
-            return Ok(None);
+    let folder = config_path.parent().unwrap_or(Path::new("."));
+    Resources::load(config, |kind, relative| {
+        let limit = match kind {
+            ResourceKind::Tokenizer => MAX_TOKENIZER_BYTES,
+            ResourceKind::LanguageModel | ResourceKind::QualityClassifierModel => MAX_MODEL_BYTES,
         };
-        let path = config_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(relative);
+        let path = folder.join(relative);
         read_bounded(&path, limit)
-            .with_context(|| format!("{key}: reading {}", path.display()))
-            .map(Some)
-    };
-    Ok(Resources {
-        tokenizer_json: read(
-            serde_json::to_value(&config.tokens),
-            "tokens.tokenizer",
-            MAX_TOKENIZER_BYTES,
-        )?,
-        language_model: read(
-            serde_json::to_value(&config.language),
-            "language.model",
-            MAX_MODEL_BYTES,
-        )?,
-        quality_classifier_model: read(
-            serde_json::to_value(&config.quality_classifier),
-            "quality_classifier.model",
-            MAX_MODEL_BYTES,
-        )?,
+            .with_context(|| format!("{}: reading {}", kind.key(), path.display()))
     })
 }
 
@@ -575,7 +555,7 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
     }
     let report = run::run(&config, &factory, &plan)?;
     let mut read: Vec<PathBuf> = plan.inputs.iter().map(|f| f.path.clone()).collect();
-    read.extend(tokenizer_path(&config, &args.config));
+    read.extend(resource_paths(&config, &args.config));
     lineage::write_with_component(
         &output,
         "run",
