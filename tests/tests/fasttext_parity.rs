@@ -13,14 +13,19 @@ use tamis_tests::{fasttext_ref, read_jsonl, shared_data};
 const TOLERANCE: f64 = 1e-5;
 
 /// Compares every label and probability of `model` with fastText's on `texts`; returns the share of texts
-/// whose top label agrees.
-fn compare(model: &Model, reference: &[(Vec<String>, Vec<f64>)], texts: &[String]) -> Result<f64> {
+/// whose top label agrees and the largest probability difference.
+fn compare(
+    model: &Model,
+    reference: &[(Vec<String>, Vec<f64>)],
+    texts: &[String],
+) -> Result<(f64, f64)> {
     ensure!(
         reference.len() == texts.len(),
         "reference has {} answers",
         reference.len()
     );
     let mut same_top = 0usize;
+    let mut largest = 0f64;
     for (i, (text, (labels, probs))) in texts.iter().zip(reference).enumerate() {
         let ours = model.predict_document(text, model.labels().len(), 0.0);
         let our_labels: Vec<&str> = ours.iter().filter_map(|p| model.label(p.label)).collect();
@@ -38,13 +43,14 @@ fn compare(model: &Model, reference: &[(Vec<String>, Vec<f64>)], texts: &[String
                 .and_then(|l| ours.iter().find(|o| o.label == l))
                 .map(|o| f64::from(o.probability))
                 .with_context(|| format!("text {i}: fastText's label {label} missing"))?;
+            largest = largest.max((ours_for_label - prob).abs());
             ensure!(
                 (ours_for_label - prob).abs() <= TOLERANCE,
                 "text {i}: {label} {ours_for_label} vs fastText {prob} (we rank {our} here)"
             );
         }
     }
-    Ok(same_top as f64 / texts.len().max(1) as f64)
+    Ok((same_top as f64 / texts.len().max(1) as f64, largest))
 }
 
 #[test]
@@ -55,9 +61,9 @@ fn lid176_agrees_with_fasttext_on_every_langid_and_web_text() -> Result<()> {
     assert_eq!(model.labels().len(), 176);
     let texts = fasttext_ref::parity_texts()?;
     let reference = fasttext_ref::predict(&path, &texts, -1)?;
-    let parity = compare(&model, &reference, &texts)?;
+    let (parity, largest) = compare(&model, &reference, &texts)?;
     println!(
-        "lid.176.ftz: top label equal on {:.2} % of {} texts, every probability within {TOLERANCE}",
+        "lid.176.ftz: top label equal on {:.2} % of {} texts, every probability within {TOLERANCE} (largest difference {largest:.1e})",
         parity * 100.0,
         texts.len()
     );
@@ -170,9 +176,10 @@ fn models_trained_by_fasttext_agree_for_every_loss_dense_and_quantized() -> Resu
         fasttext_ref::train(examples, &path, options)?;
         let model = Model::from_bytes(&std::fs::read(&path)?)?;
         let reference = fasttext_ref::predict(&path, &web, -1)?;
-        let parity = compare(&model, &reference, &web).with_context(|| name.to_string())?;
+        let (parity, largest) =
+            compare(&model, &reference, &web).with_context(|| name.to_string())?;
         println!(
-            "{name} ({:?}): top label equal on {:.1} %",
+            "{name} ({:?}): top label equal on {:.1} %, largest probability difference {largest:.1e}",
             model.loss(),
             parity * 100.0
         );
@@ -334,7 +341,7 @@ fn accuracies(
     let sample: Vec<String> = test.iter().take(200).map(|(_, t)| t.clone()).collect();
     let loaded = fasttext_ref::predict(&ours_path, &sample, -1)?;
     ensure!(
-        compare(&model, &loaded, &sample)? == 1.0,
+        compare(&model, &loaded, &sample)?.0 == 1.0,
         "fastText reads tamis's model differently"
     );
     let mut ours_right = 0usize;

@@ -89,7 +89,7 @@ pub(super) enum Output {
 
 /// `std_log`: `log(x + 1e-5)`, the argument a float, the sum and log in double, the result a float.
 fn std_log(x: f32) -> f32 {
-    (f64::from(x) + 1e-5).ln() as f32
+    libm::log(f64::from(x) + 1e-5) as f32
 }
 
 impl Output {
@@ -153,7 +153,7 @@ impl Output {
                     };
                     let f = output.dot_row(hidden, node - osz);
                     // `f = 1. / (1 + std::exp(-f))`: exp and sum in float, the division in double.
-                    let f = (1.0f64 / f64::from(1.0f32 + (-f).exp())) as f32;
+                    let f = (1.0f64 / f64::from(1.0f32 + libm::expf(-f))) as f32;
                     stack.push((right, score + std_log(f)));
                     stack.push((left, score + std_log((1.0f64 - f64::from(f)) as f32)));
                 }
@@ -171,7 +171,7 @@ fn softmax(output: &mut [f32]) {
     let max = output.iter().fold(first, |m, &o| if o > m { o } else { m });
     let mut z = 0.0f32;
     for o in output.iter_mut() {
-        *o = (*o - max).exp();
+        *o = libm::expf(*o - max);
         z += *o;
     }
     for o in output.iter_mut() {
@@ -184,7 +184,7 @@ pub(super) fn sigmoid_table() -> Box<[f32; SIGMOID_TABLE_SIZE + 1]> {
     let mut table = Box::new([0.0f32; SIGMOID_TABLE_SIZE + 1]);
     for (i, t) in table.iter_mut().enumerate() {
         let x = (i as f32 * 2.0 * MAX_SIGMOID) / SIGMOID_TABLE_SIZE as f32 - MAX_SIGMOID;
-        *t = (1.0f64 / (1.0f64 + f64::from((-x).exp()))) as f32;
+        *t = (1.0f64 / (1.0f64 + f64::from(libm::expf(-x)))) as f32;
     }
     table
 }

@@ -275,7 +275,7 @@ impl Model {
             .into_iter()
             .map(|(score, label)| Prediction {
                 label,
-                probability: score.exp(),
+                probability: libm::expf(score),
             })
             .collect()
     }
@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(model.labels(), ["__label__a", "__label__b"]);
         // "hello" + </s>: hidden = mean([2, -2], [0, 0]) = [1, -1]; outputs 1 and -1.
         let p = model.predict("hello", 2, 0.0);
-        let e = 1.0f32 / (1.0 + (-2.0f32).exp());
+        let e = 1.0f32 / (1.0 + libm::expf(-2.0f32));
         assert_eq!(p[0].label, 0);
         assert!((p[0].probability - (e + 1e-5)).abs() < 1e-6, "{p:?}");
         assert!((p[1].probability - (1.0 - e + 1e-5)).abs() < 1e-6, "{p:?}");

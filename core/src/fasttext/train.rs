@@ -683,7 +683,7 @@ impl TrainLoss {
                 let max = out.iter().copied().fold(out[0], f32::max);
                 let mut z = 0.0f32;
                 for o in out.iter_mut() {
-                    *o = (*o - max).exp();
+                    *o = libm::expf(*o - max);
                     z += *o;
                 }
                 for o in out.iter_mut() {
@@ -740,7 +740,7 @@ fn table_log(x: f32) -> f32 {
         return 0.0;
     }
     let i = ((x.max(0.0)) * 512.0) as usize;
-    ((i.min(512) as f64 + 1e-5) / 512.0).ln() as f32
+    libm::log((i.min(512) as f64 + 1e-5) / 512.0) as f32
 }
 
 #[cfg(test)]
