@@ -15,8 +15,9 @@
 use serde::Serialize;
 use serde_json::json;
 use tamis_core::wire::{self, Judgment};
-use tamis_core::{ConfigError, ConfigFormat, Document, Pipeline, Resources};
+use tamis_core::{ConfigError, ConfigFormat, Document, Pipeline};
 
+use crate::files::{self, Loaded};
 use crate::input::{self, BodyKind, InputError, PageInfo};
 use crate::preinit::Prepared;
 use crate::settings::{ConfigSource, Limits, Settings, format_name};
@@ -152,6 +153,8 @@ pub struct Service {
     settings: Settings,
     pipeline: Result<Pipeline, ConfigError>,
     origin: PipelineOrigin,
+    /// The files the pipeline was handed, for `/v1/health`.
+    files: Vec<Loaded>,
 }
 
 /// Whether the instance's pipeline was built at build time (see [`crate::preinit`]) or by the instance
@@ -171,26 +174,31 @@ impl Service {
     }
 
     /// Like [`Service::new`], taking `prepared`'s pipeline instead of building one when it was built from
-    /// the same config.
+    /// the same config. The files the config names are read from the baked ones, else with
+    /// [`files::read_file`].
     pub fn with_prepared(settings: Settings, prepared: Option<Prepared>) -> Self {
         let reused = match (&settings.config, prepared) {
             (Ok(config), Some(prepared)) => prepared.pipeline_for(config),
             _ => None,
         };
-        let (pipeline, origin) = match reused {
-            Some(pipeline) => (Ok(pipeline), PipelineOrigin::Prepared),
-            None => (
-                settings
-                    .config
-                    .clone()
-                    .and_then(|config| Pipeline::new(config, &Resources::default())),
-                PipelineOrigin::Built,
-            ),
+        let (pipeline, origin, files) = match reused {
+            Some((pipeline, files)) => (Ok(pipeline), PipelineOrigin::Prepared, files),
+            None => {
+                let mut files = Vec::new();
+                let pipeline = settings.config.clone().and_then(|config| {
+                    let (resources, loaded) =
+                        files::load(&config, files::baked_files(), &files::read_file)?;
+                    files = loaded;
+                    Pipeline::new(config, &resources)
+                });
+                (pipeline, PipelineOrigin::Built, files)
+            }
         };
         Self {
             settings,
             pipeline,
             origin,
+            files,
         }
     }
 
@@ -254,6 +262,7 @@ impl Service {
                     "evaluate_all": pipeline.config().evaluate_all,
                     "limits": self.settings.limits,
                     "pipeline": self.origin,
+                    "files": self.files,
                 }),
             ),
             Err(e) => Response::json(
@@ -422,6 +431,7 @@ fn hex(b: u8) -> Option<u8> {
 pub fn describe_source(source: ConfigSource) -> String {
     match source {
         ConfigSource::Default => "built-in default".into(),
+        ConfigSource::Baked(format) => format!("baked config ({})", format_name(format)),
         ConfigSource::Env(format) => format!("TAMIS_CONFIG ({})", format_name(format)),
     }
 }
@@ -498,8 +508,11 @@ mod tests {
         let outcomes = answer["outcomes"].as_array().unwrap();
         assert_eq!(outcomes.len(), 3);
 
-        let pipeline =
-            Pipeline::new(crate::settings::default_config(), &Resources::default()).unwrap();
+        let pipeline = Pipeline::new(
+            crate::settings::default_config(),
+            &tamis_core::Resources::default(),
+        )
+        .unwrap();
         for (i, doc) in [
             Document {
                 url: Some("https://example.org/tamis".into()),

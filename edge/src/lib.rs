@@ -10,6 +10,7 @@
 //! [`preinit`] is the pipeline built at build time (with `wasmtime wizer`), so requests pay no setup.
 
 pub mod api;
+pub mod files;
 pub mod input;
 pub mod preinit;
 pub mod settings;

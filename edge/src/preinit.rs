@@ -9,34 +9,49 @@
 //! pipeline already in memory.
 //!
 //! The initializer runs before any host exists, so it must not call the component's imports: it cannot
-//! read `TAMIS_CONFIG`, and it builds the built-in default ([`default_config`]). At run time the instance
+//! read `TAMIS_CONFIG` or a file, and it builds the config baked into the build with the files baked
+//! beside it (`build.rs`), else the built-in default ([`crate::settings::default_config`]). At run time the instance
 //! reads its environment as before and takes the prepared pipeline only when the config it finds equals
 //! the prepared one ([`Prepared::pipeline_for`]); any other config is built on the instance's first use,
 //! exactly as without pre-initialization, so a custom `TAMIS_CONFIG` still works (at the old cost).
 
-use tamis_core::{Config, ConfigError, Document, Pipeline, Resources};
+use tamis_core::{Config, ConfigError, Document, Pipeline};
 
-use crate::settings::default_config;
+use crate::files::{self, Loaded};
+use crate::settings::Settings;
 
-/// A pipeline and the config it was built from.
+/// A pipeline, the config it was built from and the files it was handed.
 pub struct Prepared {
     config: Config,
     pipeline: Pipeline,
+    files: Vec<Loaded>,
 }
 
 impl Prepared {
-    /// The pipeline of the built-in default config, the one the function runs without `TAMIS_CONFIG`.
+    /// The pipeline the function runs without `TAMIS_CONFIG`: the config baked in at build time with the
+    /// files baked beside it, else the built-in default. A baked config that names a file that was not
+    /// baked cannot be prepared (there is no file system yet); the instance then builds it on first use.
     pub fn default_pipeline() -> Result<Self, ConfigError> {
-        let config = default_config();
-        let pipeline = Pipeline::new(config.clone(), &Resources::default())?;
-        warm(&pipeline);
-        Ok(Self { config, pipeline })
+        let settings = Settings::from_lookup(|_| None);
+        Self::build(settings.config?, files::baked_files())
     }
 
-    /// The prepared pipeline if it was built from a config equal to `config`; `None` (and the prepared
-    /// pipeline dropped, freeing its memory) otherwise.
-    pub fn pipeline_for(self, config: &Config) -> Option<Pipeline> {
-        (self.config == *config).then_some(self.pipeline)
+    /// Builds `config` with only the `baked` files.
+    pub fn build(config: Config, baked: &[(&str, &[u8])]) -> Result<Self, ConfigError> {
+        let (resources, files) = files::load(&config, baked, &files::no_file_system)?;
+        let pipeline = Pipeline::new(config.clone(), &resources)?;
+        warm(&pipeline);
+        Ok(Self {
+            config,
+            pipeline,
+            files,
+        })
+    }
+
+    /// The prepared pipeline and its files if it was built from a config equal to `config`; `None` (and
+    /// the prepared pipeline dropped, freeing its memory) otherwise.
+    pub fn pipeline_for(self, config: &Config) -> Option<(Pipeline, Vec<Loaded>)> {
+        (self.config == *config).then_some((self.pipeline, self.files))
     }
 }
 
@@ -58,7 +73,7 @@ fn warm(pipeline: &Pipeline) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::{CONFIG_VAR, Settings};
+    use crate::settings::{CONFIG_VAR, default_config};
 
     #[test]
     fn the_default_settings_take_the_prepared_pipeline() {
@@ -97,5 +112,30 @@ mod tests {
                 .pipeline_for(settings.config.as_ref().unwrap())
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_baked_model_is_prepared_with_its_config_and_without_it_nothing_is() {
+        let model = files::tiny_language_model();
+        let config = Config::parse(
+            "steps = [\"language\"]\n[language]\nmodel = \"lid.bin\"\nallow = [\"fra\"]\n",
+            tamis_core::ConfigFormat::Toml,
+        )
+        .unwrap();
+        let prepared = Prepared::build(config.clone(), &[("lid.bin", &model)]).unwrap();
+        let (pipeline, loaded) = prepared.pipeline_for(&config).unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].origin, files::Origin::Baked);
+        let outcome = pipeline
+            .process(&Document::text(
+                "fr",
+                "les boulangers ont lavé le tamis avant la farine",
+            ))
+            .unwrap();
+        assert_eq!(outcome.language.unwrap().code, "fra");
+
+        // Not baked: the initializer has no file system, so nothing is prepared.
+        let err = Prepared::build(config, &[]).err().unwrap();
+        assert_eq!(err.path, "language.model");
     }
 }

@@ -39,8 +39,10 @@ impl Default for Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "source", content = "format", rename_all = "snake_case")]
 pub enum ConfigSource {
-    /// No `TAMIS_CONFIG`: [`default_config`].
+    /// No `TAMIS_CONFIG` and nothing baked: [`default_config`].
     Default,
+    /// No `TAMIS_CONFIG`: the config baked in at build time (`scripts/build-edge.sh --config`).
+    Baked(ConfigFormat),
     /// `TAMIS_CONFIG`, in the syntax detected.
     Env(ConfigFormat),
 }
@@ -55,10 +57,30 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the settings through `lookup` (`|name| std::env::var(name).ok()` in the component).
+    /// Reads the settings through `lookup` (`|name| std::env::var(name).ok()` in the component), over the
+    /// config baked into this build if there is one.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        Self::over_baked(lookup, crate::files::baked_config())
+    }
+
+    /// Like [`Settings::from_lookup`], with `baked` (file name, text) as the config used without
+    /// `TAMIS_CONFIG`.
+    pub fn over_baked(
+        lookup: impl Fn(&str) -> Option<String>,
+        baked: Option<(&str, &str)>,
+    ) -> Self {
         let (source, config) = match lookup(CONFIG_VAR).filter(|s| !s.trim().is_empty()) {
-            None => (ConfigSource::Default, Ok(default_config())),
+            None => match baked {
+                None => (ConfigSource::Default, Ok(default_config())),
+                Some((name, text)) => {
+                    let format = ConfigFormat::from_file_name(name).unwrap_or(ConfigFormat::Toml);
+                    let config = Config::parse(text, format).map_err(|e| ConfigError {
+                        path: e.path,
+                        message: format!("baked config {name}: {}", e.message),
+                    });
+                    (ConfigSource::Baked(format), config)
+                }
+            },
             Some(text) => {
                 let format = detect_format(&text);
                 let config = Config::parse(&text, format).map_err(|e| ConfigError {
@@ -180,6 +202,26 @@ mod tests {
             detect_format("[language]\nallow = [\"eng\"]"),
             ConfigFormat::Toml
         );
+    }
+
+    #[test]
+    fn a_baked_config_is_used_without_the_variable_and_the_variable_overrides_it() {
+        let baked = Some(("edge.toml", "steps = [\"normalize\", \"fingerprint\"]\n"));
+        let s = Settings::over_baked(|_| None, baked);
+        assert_eq!(s.source, ConfigSource::Baked(ConfigFormat::Toml));
+        assert_eq!(s.config.unwrap().steps.len(), 2);
+
+        let s = Settings::over_baked(
+            |name| (name == CONFIG_VAR).then(|| "steps = [\"fingerprint\"]".to_string()),
+            baked,
+        );
+        assert_eq!(s.source, ConfigSource::Env(ConfigFormat::Toml));
+        assert_eq!(s.config.unwrap().steps.len(), 1);
+
+        let s = Settings::over_baked(|_| None, Some(("edge.json", "{\"steps\": 3}")));
+        let err = s.config.unwrap_err();
+        assert_eq!(err.path, "steps");
+        assert!(err.message.starts_with("baked config edge.json: "), "{err}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,19 @@ pub fn edge_wasm() -> Result<PathBuf> {
     if !path.is_file() {
         bail!(
             "the edge component {} is missing: run scripts/build-edge.sh (part of scripts/build.sh), or set TAMIS_EDGE_WASM",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// The edge component with lid.176.ftz and a language-ID config baked in, which
+/// `scripts/build-edge-lid.sh` writes beside the shipped one (with the model's folder, `lid/`).
+pub fn edge_lid_wasm() -> Result<PathBuf> {
+    let path = target_dir().join("edge").join("tamis_edge_lid.wasm");
+    if !path.is_file() {
+        bail!(
+            "the edge component with a baked model {} is missing: run scripts/build-edge-lid.sh (part of scripts/test.sh)",
             path.display()
         );
     }
@@ -100,7 +113,11 @@ impl EdgeServer {
     /// Like [`EdgeServer::start`], with extra `wasmtime serve` options (`-C cache=n` to measure a
     /// cold start without the compilation cache).
     pub fn start_with_args(args: &[&str], env: &[(&str, &str)]) -> Result<Self> {
-        let wasm = edge_wasm()?;
+        Self::start_component(&edge_wasm()?, args, env)
+    }
+
+    /// Like [`EdgeServer::start_with_args`], serving the component at `wasm`.
+    pub fn start_component(wasm: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Self> {
         let wasmtime = wasmtime_cli()?;
         let port = free_port()?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -122,7 +139,7 @@ impl EdgeServer {
             command.arg("--env").arg(format!("{name}={value}"));
         }
         command
-            .arg(&wasm)
+            .arg(wasm)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file);

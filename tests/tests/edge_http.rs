@@ -8,7 +8,8 @@
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use tamis_core::{Config, Document, Pipeline, Resources};
-use tamis_tests::edge::{EdgeServer, batches};
+use tamis_tests::edge::{EdgeServer, batches, edge_lid_wasm};
+use tamis_tests::fasttext_ref::lid176;
 use tamis_tests::{read_jsonl, shared_data, web_documents};
 
 /// Well under the function's 8 MiB default, so every batch is accepted.
@@ -93,6 +94,11 @@ fn native_entry(pipeline: &Pipeline, doc: &Document) -> Value {
 
 /// The server's effective config, which is also what the test judges with natively.
 fn served_pipeline(server: &EdgeServer) -> Result<(Config, Pipeline)> {
+    served_pipeline_with(server, &Resources::default())
+}
+
+/// [`served_pipeline`], built natively with `resources` (the files the served config names).
+fn served_pipeline_with(server: &EdgeServer, resources: &Resources) -> Result<(Config, Pipeline)> {
     let answer = get(server, "/v1/config")?;
     assert_eq!(
         answer.status,
@@ -101,7 +107,7 @@ fn served_pipeline(server: &EdgeServer) -> Result<(Config, Pipeline)> {
         String::from_utf8_lossy(&answer.body)
     );
     let config = Config::from_json(std::str::from_utf8(&answer.body)?)?;
-    let pipeline = Pipeline::new(config.clone(), &Resources::default())?;
+    let pipeline = Pipeline::new(config.clone(), resources)?;
     Ok((config, pipeline))
 }
 
@@ -457,5 +463,94 @@ fn a_bad_config_is_reported_by_health_and_does_not_crash_the_function() -> Resul
     assert_error(&answer, 503, "invalid_config");
     assert_error(&get(&server, "/v1/config")?, 503, "invalid_config");
     assert_eq!(get(&server, "/v1/health")?.status, 503);
+    Ok(())
+}
+
+/// Every text of the shared language-ID data (UDHR articles, whatlang's examples), as documents.
+fn langid_documents() -> Result<Vec<Document>> {
+    let mut docs = Vec::new();
+    for file in [
+        "langid/udhr_articles_1-3.jsonl.gz",
+        "langid/whatlang_examples.jsonl",
+    ] {
+        for v in read_jsonl(&shared_data(file))? {
+            let id = v["id"].as_str().context("text without id")?;
+            let text = v["text"].as_str().context("text without text")?;
+            docs.push(Document::text(id, text));
+        }
+    }
+    Ok(docs)
+}
+
+/// The language-ID model reaches the edge two ways: baked into the component at build time
+/// (`scripts/build-edge.sh --config`, here through `scripts/build-edge-lid.sh`), and from the function's
+/// files (Spin's static `files`, here `wasmtime serve --dir`). Either way the edge answers what the native
+/// core answers with the same model and config, on every text of the shared language-ID data and on web
+/// documents, and `/v1/health` says where the model came from.
+#[test]
+fn a_baked_model_and_a_model_from_the_functions_files_judge_as_the_native_core_does() -> Result<()>
+{
+    let model = std::fs::read(lid176()?)?;
+    let resources = Resources {
+        language_model: Some(model.clone()),
+        ..Resources::default()
+    };
+    let mut docs = langid_documents()?;
+    docs.extend(web_documents()?.into_iter().take(300));
+    let lid_wasm = edge_lid_wasm()?;
+
+    let baked = EdgeServer::start_component(&lid_wasm, &[], &[])?;
+    let health = get(&baked, "/v1/health")?.json();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(
+        health["config"],
+        json!({"source": "baked", "format": "toml"})
+    );
+    // Built at build time with the model: no request parses it.
+    assert_eq!(health["pipeline"], "prepared");
+    assert_eq!(
+        health["files"],
+        json!([{"key": "language.model", "path": "lid.176.ftz", "origin": "baked", "bytes": model.len()}])
+    );
+    let (config, pipeline) = served_pipeline_with(&baked, &resources)?;
+    assert_eq!(config.language.model.as_deref(), Some("lid.176.ftz"));
+    assert_eq!(
+        assert_same_as_native(&baked, &pipeline, &config, &docs)?,
+        docs.len()
+    );
+    // The model, not whatlang, answered: Asturian is one of lid.176's languages and not whatlang's.
+    const ASTURIAN: &str = "Tolos seres humanos nacen llibres y iguales en dignidá y drechos.";
+    let answer = post(&baked, "/v1/clean", "text/plain", ASTURIAN.as_bytes())?.json();
+    assert_eq!(answer["outcomes"][0]["tamis"]["language"]["code"], "ast");
+    drop(baked);
+
+    let folder = lid_wasm.with_file_name("lid");
+    let mount = format!("{}::/models", folder.display());
+    let inline = "steps = [\"html\", \"normalize\", \"language\"]\nevaluate_all = true\n\n[language]\nmodel = \"/models/lid.176.ftz\"\n";
+    let mounted = EdgeServer::start_with_args(&["--dir", &mount], &[("TAMIS_CONFIG", inline)])?;
+    let health = get(&mounted, "/v1/health")?.json();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["pipeline"], "built");
+    assert_eq!(health["files"][0]["origin"], "file_system");
+    assert_eq!(health["files"][0]["bytes"], model.len());
+    let (config, pipeline) = served_pipeline_with(&mounted, &resources)?;
+    assert_eq!(
+        assert_same_as_native(&mounted, &pipeline, &config, &docs)?,
+        docs.len()
+    );
+    drop(mounted);
+
+    // A model in neither place is a config error naming the key, reported by health.
+    let missing = EdgeServer::start(&[("TAMIS_CONFIG", inline)])?;
+    let health = get(&missing, "/v1/health")?;
+    assert_eq!(health.status, 503);
+    let health = health.json();
+    assert_eq!(health["path"], "language.model");
+    assert!(
+        health["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("neither baked into this build")),
+        "{health}"
+    );
     Ok(())
 }
