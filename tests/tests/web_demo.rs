@@ -267,10 +267,12 @@ fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
     }
     .render(ConfigFormat::Json)?;
 
+    let models = ModelCase::new(work.path())?;
     let params = json!({
         "dist": pre.dist,
         "chromium": pre.chromium,
         "artifacts": artifacts,
+        "models": models.params(),
         "document": {"id": DOC_ID, "text": doc_text},
         "bad_change": {"path": BAD_CHANGE.0, "value": BAD_CHANGE.1},
         "steps_off": STEPS_OFF,
@@ -424,7 +426,168 @@ fn the_browser_demo_judges_like_the_bulk_host() -> Result<()> {
     if page["file"]["opened"]["verdict"] != "dropped" {
         bail!("Enter on a dropped row opened {}", page["file"]["opened"]);
     }
-    Ok(())
+    models.check(&page["models"])
+}
+
+/// The model files of the browser test: lid.176.ftz for the `language` step and a quality classifier
+/// trained here (on the DCLM human-labelled dev documents, `__label__hq` for good ones) for
+/// `quality_classifier`, with the documents the page judges with them: texts of the shared language-ID
+/// data in many languages and web documents.
+struct ModelCase {
+    language: PathBuf,
+    quality: PathBuf,
+    documents: Vec<(String, String)>,
+    file: PathBuf,
+}
+
+impl ModelCase {
+    fn new(dir: &Path) -> Result<Self> {
+        use tamis_core::fasttext::train::{Example, TrainOptions, train};
+        let labelled = read_jsonl(&shared_data("quality/dclm_human_quality_dev.jsonl.gz"))?;
+        let examples: Vec<Example> = labelled
+            .iter()
+            .map(|r| Example {
+                labels: vec![if r["label"] == 1 { "hq" } else { "lq" }],
+                text: r["text"].as_str().unwrap_or_default(),
+            })
+            .collect();
+        let options = TrainOptions {
+            word_ngrams: 2,
+            bucket: 100_000,
+            dim: 16,
+            ..TrainOptions::default()
+        };
+        let quality = dir.join("quality.bin");
+        std::fs::write(&quality, train(&examples, &options)?.to_bytes())?;
+        let mut documents = Vec::new();
+        for (i, r) in read_jsonl(&shared_data("langid/udhr_articles_1-3.jsonl.gz"))?
+            .iter()
+            .enumerate()
+        {
+            if i % 80 == 0 {
+                documents.push((
+                    r["id"].as_str().context("id")?.to_string(),
+                    r["text"].as_str().context("text")?.to_string(),
+                ));
+            }
+        }
+        for r in read_jsonl(&shared_data("web/dev.jsonl.gz"))?.iter().take(6) {
+            documents.push((
+                r["id"].as_str().context("id")?.to_string(),
+                r["text"].as_str().context("text")?.to_string(),
+            ));
+        }
+        let file = dir.join("models.jsonl");
+        let lines: String = documents
+            .iter()
+            .map(|(id, text)| format!("{}\n", json!({"id": id, "text": text})))
+            .collect();
+        std::fs::write(&file, lines)?;
+        Ok(Self {
+            language: tamis_tests::fasttext_ref::lid176()?,
+            quality,
+            documents,
+            file,
+        })
+    }
+
+    fn params(&self) -> Value {
+        json!({
+            "language": self.language,
+            "quality": self.quality,
+            "documents": self.documents.iter().map(|(id, text)| json!({"id": id, "text": text})).collect::<Vec<_>>(),
+            "file": self.file,
+        })
+    }
+
+    /// The page judged every document with both models exactly as the native core does with the config
+    /// it exported and the same files: each pasted document's annotation, and the verdict, reason and
+    /// language of each row of the dropped file.
+    fn check(&self, shown: &Value) -> Result<()> {
+        let text =
+            std::fs::read_to_string(shown["config"].as_str().context("no exported config")?)?;
+        let config = Config::parse(&text, ConfigFormat::Toml)?;
+        let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+        ensure!(config.language.model == file_name(&self.language), "{text}");
+        ensure!(
+            config.quality_classifier.model == file_name(&self.quality),
+            "{text}"
+        );
+        ensure!(
+            config
+                .steps
+                .contains(&tamis_core::StepName::QualityClassifier),
+            "{text}"
+        );
+        let resources = tamis_core::Resources {
+            language_model: Some(std::fs::read(&self.language)?),
+            quality_classifier_model: Some(std::fs::read(&self.quality)?),
+            ..tamis_core::Resources::default()
+        };
+        let pipeline = tamis_core::Pipeline::new(config, &resources)?;
+        let native = |text: &str| -> Result<Value> {
+            let outcome = pipeline.process(&tamis_core::Document::text("pasted", text))?;
+            let wire = tamis_core::wire::to_json(&tamis_core::wire::Judgment::of(&outcome));
+            Ok(serde_json::from_str::<Value>(&wire)?["tamis"].clone())
+        };
+        let pasted = shown["pasted"].as_array().context("nothing pasted")?;
+        ensure!(pasted.len() == self.documents.len());
+        let mut languages = std::collections::BTreeSet::new();
+        for (entry, (id, text)) in pasted.iter().zip(&self.documents) {
+            let raw: Value = serde_json::from_str(entry["raw"].as_str().context("raw")?)?;
+            let expected = native(text)?;
+            ensure!(
+                raw["tamis"] == expected,
+                "{id}: page {} vs native {expected}",
+                raw["tamis"]
+            );
+            let code = expected["language"]["code"]
+                .as_str()
+                .context("no language")?;
+            languages.insert(code.to_string());
+            // The label and probability are on show, not only in the JSON.
+            let fact = entry["facts"]["language"].as_str().unwrap_or_default();
+            ensure!(
+                fact.starts_with(&format!("{code} (confidence ")),
+                "{id}: shown {fact:?}"
+            );
+            ensure!(
+                entry["scores"].to_string().contains("quality_classifier"),
+                "{id}: no classifier score shown: {}",
+                entry["scores"]
+            );
+        }
+        // The texts span many languages, so the comparison covers many of the model's labels.
+        ensure!(languages.len() >= 10, "only {languages:?}");
+        let rows = shown["rows"].as_array().context("no file rows")?;
+        ensure!(rows.len() == self.documents.len());
+        for (row, (id, text)) in rows.iter().zip(&self.documents) {
+            let expected = native(text)?;
+            ensure!(row["id"] == id.as_str(), "row {row} for {id}");
+            let verdict = if expected["verdict"] == "keep" {
+                "kept"
+            } else {
+                "dropped"
+            };
+            ensure!(
+                row["verdict"] == verdict,
+                "{id}: row {row} vs native {expected}"
+            );
+            ensure!(
+                row["language"] == expected["language"]["code"],
+                "{id}: row {row} vs native {expected}"
+            );
+            ensure!(
+                row["reason"]
+                    == expected
+                        .get("reason")
+                        .cloned()
+                        .unwrap_or(Value::String(String::new())),
+                "{id}: row {row} vs native {expected}"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The Firefox the second test drives: Debian's ESR unless `TAMIS_FIREFOX` names another.

@@ -47,10 +47,12 @@ impl Demo {
         self.session.configure(source, format).map_err(to_js)
     }
 
-    /// Hands over the bytes of a `tokenizer.json` for the `tokens` step (`undefined` forgets it).
-    #[wasm_bindgen(js_name = setTokenizer)]
-    pub fn set_tokenizer(&mut self, tokenizer_json: Option<Vec<u8>>) -> Result<(), JsValue> {
-        self.session.set_tokenizer(tokenizer_json).map_err(to_js)
+    /// Hands over the bytes of the file for the config key `key`: `tokens.tokenizer` (a
+    /// `tokenizer.json`), `language.model` or `quality_classifier.model` (fastText models); `undefined`
+    /// forgets it. The config names the file separately.
+    #[wasm_bindgen(js_name = setFile)]
+    pub fn set_file(&mut self, key: &str, bytes: Option<Vec<u8>>) -> Result<(), JsValue> {
+        self.session.set_file(key, bytes).map_err(to_js)
     }
 
     /// The current config in `format`, with every default filled in.

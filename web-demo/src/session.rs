@@ -11,7 +11,8 @@ use serde_json::Value;
 use tamis_core::record::{self, RecordFields};
 use tamis_core::wire::Judgment;
 use tamis_core::{
-    Config, ConfigError, ConfigFormat, Document, Outcome, PiiSpan, Pipeline, Resources, StepName,
+    Config, ConfigError, ConfigFormat, Document, Outcome, PiiSpan, Pipeline, ResourceKind,
+    Resources, StepName,
 };
 use thiserror::Error;
 
@@ -153,14 +154,19 @@ impl Judged {
     }
 }
 
-/// The keys of `[tokens]` that have no default, so the core's JSON leaves them out.
-const OPTIONAL_TOKENS_KEYS: [&str; 3] = ["tokenizer", "min_tokens", "max_tokens"];
+/// The options that have no default, by section, so the core's JSON leaves them out.
+const OPTIONAL_KEYS: [(&str, &[&str]); 3] = [
+    ("tokens", &["tokenizer", "min_tokens", "max_tokens"]),
+    ("language", &["model"]),
+    ("quality_classifier", &["model"]),
+];
 
 /// The page's config and the pipeline built from it.
 pub struct Session {
     pipeline: Pipeline,
-    /// A `tokenizer.json` the user dropped, kept across config changes (the `tokens` step needs it).
-    tokenizer: Option<Vec<u8>>,
+    /// The files the user picked (a `tokenizer.json`, fastText models), kept across config changes: the
+    /// config names them, the page hands over their bytes.
+    files: Resources,
 }
 
 impl Default for Session {
@@ -175,7 +181,7 @@ impl Session {
             .expect("the default config is valid (a core unit test checks it)");
         Self {
             pipeline,
-            tokenizer: None,
+            files: Resources::default(),
         }
     }
 
@@ -186,29 +192,37 @@ impl Session {
     /// Replaces the config. On error the previous pipeline stays, so the page keeps its last good result.
     pub fn configure(&mut self, source: &str, format: ConfigFormat) -> Result<(), WebError> {
         let config = Config::parse(source, format)?;
-        self.pipeline = Pipeline::new(config, &self.resources())?;
+        self.pipeline = Pipeline::new(config, &self.files)?;
         Ok(())
     }
 
-    /// Sets (or, with `None`, forgets) the tokenizer and rebuilds the pipeline with it.
-    pub fn set_tokenizer(&mut self, tokenizer_json: Option<Vec<u8>>) -> Result<(), WebError> {
-        let previous = std::mem::replace(&mut self.tokenizer, tokenizer_json);
-        match Pipeline::new(self.config().clone(), &self.resources()) {
+    /// Sets (or, with `None`, forgets) the file for the config key `key` (`tokens.tokenizer`,
+    /// `language.model`, `quality_classifier.model`) and rebuilds the pipeline with it. The page then
+    /// names the file in the config; until it does, the bytes are held and unused.
+    pub fn set_file(&mut self, key: &str, bytes: Option<Vec<u8>>) -> Result<(), WebError> {
+        let kind = ResourceKind::ALL
+            .into_iter()
+            .find(|k| k.key() == key)
+            .ok_or_else(|| {
+                WebError::from(ConfigError::new(
+                    key,
+                    format!(
+                        "not a key that names a file (expected one of: {})",
+                        ResourceKind::ALL.map(|k| k.key()).join(", ")
+                    ),
+                ))
+            })?;
+        let previous = self.files.get(kind).map(<[u8]>::to_vec);
+        self.files.set(kind, bytes);
+        match Pipeline::new(self.config().clone(), &self.files) {
             Ok(pipeline) => {
                 self.pipeline = pipeline;
                 Ok(())
             }
             Err(e) => {
-                self.tokenizer = previous;
+                self.files.set(kind, previous);
                 Err(e.into())
             }
-        }
-    }
-
-    fn resources(&self) -> Resources {
-        Resources {
-            tokenizer_json: self.tokenizer.clone(),
-            ..Resources::default()
         }
     }
 
@@ -218,13 +232,15 @@ impl Session {
     }
 
     /// The config as JSON for the page to build its inputs from. Options without a default are left out
-    /// of the core's JSON (`tokens.min_tokens`, ...); they are added here as `null`, which the core reads
+    /// of the core's JSON (`tokens.min_tokens`, `language.model`, ...); they are added here as `null`, which the core reads
     /// back as unset, so the page shows an input for them too.
     pub fn page_config_json(&self) -> String {
         let mut value = serde_json::to_value(self.config()).unwrap_or(Value::Null);
-        if let Some(tokens) = value.get_mut("tokens").and_then(Value::as_object_mut) {
-            for key in OPTIONAL_TOKENS_KEYS {
-                tokens.entry(key).or_insert(Value::Null);
+        for (section, keys) in OPTIONAL_KEYS {
+            if let Some(section) = value.get_mut(section).and_then(Value::as_object_mut) {
+                for key in keys {
+                    section.entry(*key).or_insert(Value::Null);
+                }
             }
         }
         value.to_string()
@@ -464,11 +480,66 @@ mod tests {
             .configure("steps = [\"tokens\"]", ConfigFormat::Toml)
             .unwrap_err();
         assert!(err.path().starts_with("tokens"), "{err}");
-        assert!(session.set_tokenizer(Some(b"not json".to_vec())).is_ok());
+        assert!(
+            session
+                .set_file("tokens.tokenizer", Some(b"not json".to_vec()))
+                .is_ok()
+        );
         assert!(
             session
                 .configure("steps = [\"tokens\"]", ConfigFormat::Toml)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn a_model_file_the_user_picks_serves_the_step_whose_config_names_it() {
+        use tamis_core::fasttext::train::{Example, TrainOptions, train};
+        let english =
+            "the bakers washed the sieve and sifted the flour again before the bread was made";
+        let french = "les boulangers ont lavé le tamis et tamisé la farine avant de faire le pain";
+        let examples: Vec<Example> = (0..20)
+            .flat_map(|_| {
+                [
+                    Example {
+                        labels: vec!["en"],
+                        text: english,
+                    },
+                    Example {
+                        labels: vec!["fr"],
+                        text: french,
+                    },
+                ]
+            })
+            .collect();
+        let options = TrainOptions {
+            dim: 8,
+            epoch: 20,
+            ..TrainOptions::default()
+        };
+        let model = train(&examples, &options).unwrap().to_bytes();
+
+        let mut session = Session::new();
+        let config = "steps = [\"language\"]\n[language]\nmodel = \"lid.bin\"\n";
+        // Named before it is handed over: refused, naming the key.
+        let err = session.configure(config, ConfigFormat::Toml).unwrap_err();
+        assert_eq!(err.path(), "language.model");
+        session.set_file("language.model", Some(model)).unwrap();
+        session.configure(config, ConfigFormat::Toml).unwrap();
+        let judged = session.judge("fr", "le tamis et la farine des boulangers", false);
+        let language = judged.outcome.unwrap().language.unwrap();
+        assert_eq!(language.code, "fra");
+        assert!(language.confidence > 0.5, "{}", language.confidence);
+        // Not a model: refused, and the working model stays.
+        let err = session
+            .set_file("language.model", Some(b"not a model".to_vec()))
+            .unwrap_err();
+        assert_eq!(err.path(), "language.model");
+        assert!(session.judge("fr", french, false).outcome.is_some());
+        let err = session.set_file("language.allow", None).unwrap_err();
+        assert!(
+            err.to_string().contains("not a key that names a file"),
+            "{err}"
         );
     }
 

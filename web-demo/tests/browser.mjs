@@ -4,7 +4,8 @@
 //   node web-demo/tests/browser.mjs PARAMS.json
 //
 // PARAMS: {dist, chromium, artifacts, document: {id, text}, bad_change: {path, value},
-//          steps_off: [step], changes: [{path, value}], file, bench: {jsonl, configs: [{name, config}]}}
+//          steps_off: [step], changes: [{path, value}], file, bench: {jsonl, configs: [{name, config}]},
+//          models: {language, quality (model files), documents: [{id, text}], file (the documents as JSONL)}}
 // Writes ARTIFACTS/result.json and screenshots; exits non-zero with a message on any failure.
 
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
@@ -144,6 +145,51 @@ try {
   result.file.opened = { id: firstId, verdict: await page.textContent('#verdict') };
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(params.artifacts, '3-file.png'), fullPage: true });
+
+  // Model files: a fastText language-ID model and a quality classifier, picked in their steps' options,
+  // then documents pasted (judged by the page's core) and a file dropped (judged by the worker's core).
+  if (params.models) {
+    const pick = async (step, path) => {
+      const input = page.locator(`li[data-step="${step}"] input[type="file"]`);
+      const details = input.locator('xpath=ancestor::details[1]');
+      if (!(await details.evaluate((d) => d.open))) await details.locator('summary').click();
+      await input.setInputFiles(path);
+    };
+    await pick('language', params.models.language);
+    await pick('quality_classifier', params.models.quality);
+    if (!(await page.isChecked('#step-quality_classifier'))) await page.click('#step-quality_classifier');
+    await page.waitForTimeout(400); // the debounce
+    await page.waitForFunction(() => document.querySelector('#config-error').hidden);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-toml')]);
+    const config = join(params.artifacts, 'models.toml');
+    await download.saveAs(config);
+    result.models = { config, pasted: [] };
+    await page.click('#tab-paste');
+    for (const doc of params.models.documents) {
+      const before = await raw();
+      await page.fill('#doc-input', doc.text);
+      await page.waitForFunction((b) => document.querySelector('#raw-json').textContent !== b, before);
+      const shown = await page.evaluate(() => {
+        const facts = [...document.querySelectorAll('#facts dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent]);
+        const scores = [...document.querySelectorAll('#scores tr')].map((tr) => [...tr.cells].map((c) => c.textContent));
+        return { facts: Object.fromEntries(facts), scores };
+      });
+      result.models.pasted.push({ text: doc.text, raw: await raw(), ...shown });
+    }
+    await page.screenshot({ path: join(params.artifacts, '4-models.png'), fullPage: true });
+    await page.click('#tab-file');
+    await page.setInputFiles('#file-input', params.models.file);
+    await page.waitForFunction(() => /^models/.test(document.querySelector('#file-summary').textContent), null, {
+      timeout: 60000,
+    });
+    await page.selectOption('#doc-filter', 'all'); // the filter was left on `drop` above
+    result.models.rows = await page.evaluate(() =>
+      [...document.querySelectorAll('#doc-table tbody tr')].map((tr) => {
+        const td = [...tr.cells].map((c) => c.textContent);
+        return { id: td[1], verdict: td[2], reason: td[3], language: td[4] };
+      }),
+    );
+  }
 
   // Speed: about 1 MB of real text through the wasm core, per config, median of 5 after a warm-up.
   const jsonl = await readFile(params.bench.jsonl, 'utf8');

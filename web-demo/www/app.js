@@ -22,7 +22,14 @@ const state = {
   fileTiming: null,
   stepNanos: null, // time per step over the file
   current: null, // the document on show: {judged, raw}
-  tokenizer: null, // the tokenizer.json bytes the user gave, for the file worker
+  files: {}, // bytes of the files the user picked, by the config key naming them, for the file worker
+};
+
+// The steps that read a file, the key that names it and what the file is.
+const FILE_OPTIONS = {
+  tokens: { key: 'tokens.tokenizer', label: 'tokenizer.json file', accept: '.json' },
+  language: { key: 'language.model', label: 'fastText language model (.bin, .ftz)', accept: '.bin,.ftz' },
+  quality_classifier: { key: 'quality_classifier.model', label: 'fastText classifier (.bin, .ftz)', accept: '.bin,.ftz' },
 };
 
 // ---------- numbers and reasons, as the core writes them ----------
@@ -82,7 +89,7 @@ function buildStepList() {
       summary.textContent = `options (${info.section})`;
       details.append(summary);
       renderOptions(section, info.section, details);
-      if (name === 'tokens') details.append(tokenizerInput());
+      if (FILE_OPTIONS[name]) details.append(fileInput(FILE_OPTIONS[name]));
       li.append(details);
     }
     list.append(li);
@@ -208,26 +215,29 @@ function setOption(path, value) {
   configChanged();
 }
 
-function tokenizerInput() {
+/** A file picker for an option that names a file: the bytes go to the core, the file's name into the
+ * config (exported configs name the file, which `tamis run` finds beside the config). */
+function fileInput({ key, label: text, accept }) {
   const row = document.createElement('div');
   row.className = 'option';
+  const id = 'file-' + key.replace(/[^a-z0-9]+/gi, '-');
   const label = document.createElement('label');
-  label.htmlFor = 'tokenizer-file';
-  label.textContent = 'tokenizer.json file';
+  label.htmlFor = id;
+  label.textContent = text;
   const input = document.createElement('input');
   input.type = 'file';
-  input.id = 'tokenizer-file';
-  input.accept = '.json';
+  input.id = id;
+  input.accept = accept;
   input.addEventListener('change', async () => {
     const file = input.files[0];
     try {
       const bytes = file ? new Uint8Array(await file.arrayBuffer()) : undefined;
-      state.demo.setTokenizer(bytes);
-      state.tokenizer = bytes ?? null; // for the file worker, which holds a core of its own
-      // Exported configs name the file, to be found beside the config by `tamis run`.
-      const path = $(inputId('tokens.tokenizer'));
-      if (file && path) path.value = file.name;
-      setOption('tokens.tokenizer', file ? file.name : null);
+      state.demo.setFile(key, bytes);
+      if (bytes) state.files[key] = bytes; // for the file worker, which holds a core of its own
+      else delete state.files[key];
+      const path = $(inputId(key));
+      if (path) path.value = file ? file.name : '';
+      setOption(key, file ? file.name : null);
     } catch (e) {
       showConfigError(parseError(e));
     }
@@ -501,7 +511,7 @@ async function judgeFile() {
       worker.postMessage({
         run,
         config: JSON.stringify(state.config),
-        tokenizer: state.tokenizer ?? null,
+        files: state.files,
         name,
         text,
         chunk: FILE_CHUNK_BYTES,

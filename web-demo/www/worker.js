@@ -1,6 +1,6 @@
 // Judges a dropped file off the page's thread, so the page stays responsive however large the file.
 //
-// The page sends {run, config (JSON), tokenizer (bytes or null), name, text, chunk}; the worker judges the
+// The page sends {run, config (JSON), files ({config key: bytes}), name, text, chunk}; the worker judges the
 // text piece by piece (whole lines, about `chunk` bytes each) with the same wasm core the page uses, and
 // answers each piece with {run, raw, ms} (raw: the core's JSON for the piece), then {run, done: true}, or
 // {run, error}. A newer run is started by the page on a fresh worker, so there is no cancelling here.
@@ -10,7 +10,15 @@ import init, { Demo } from './pkg/tamis_web.js';
 const ready = init();
 let demo = null;
 let heldConfig = null;
-let heldTokenizer = null;
+let heldFiles = null;
+
+/** The same files: the same keys, each the same length and bytes (the page sends copies). */
+function sameFiles(a, b) {
+  if (!a || !b) return a === b;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => b[k] && a[k].length === b[k].length && a[k].every((x, i) => x === b[k][i]));
+}
 
 function countLines(s) {
   let n = 0;
@@ -19,17 +27,17 @@ function countLines(s) {
 }
 
 self.onmessage = async ({ data }) => {
-  const { run, config, tokenizer, name, text, chunk } = data;
+  const { run, config, files, name, text, chunk } = data;
   try {
     await ready;
-    if (!demo || heldConfig !== config || heldTokenizer !== tokenizer) {
+    if (!demo || heldConfig !== config || !sameFiles(heldFiles, files)) {
       demo?.free();
       demo = new Demo();
-      // The tokenizer first: a config whose `tokens` step needs it is refused without it.
-      if (tokenizer) demo.setTokenizer(tokenizer);
+      // The files first: a config that names a file is refused without it.
+      for (const [key, bytes] of Object.entries(files ?? {})) demo.setFile(key, bytes);
       demo.configure(config, 'json');
       heldConfig = config;
-      heldTokenizer = tokenizer;
+      heldFiles = files;
     }
     let line = 1;
     let at = 0;
