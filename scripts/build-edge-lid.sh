@@ -2,7 +2,7 @@
 # Builds the edge component with lid.176.ftz baked in, as a user would bake a model of their own:
 # writes <target>/edge/lid/edge.toml (language ID with the model, every check evaluated) beside a copy
 # of the model that scripts/setup-fasttext.sh installed, then runs scripts/build-edge.sh --config on it
-# into <target>/edge/tamis_edge_lid.wasm. tests/tests/edge_http.rs runs that component. It leaves the
+# into <target>/edge/tamis_edge_lid.wasm. tests/tests/all/edge_http.rs runs that component. It leaves the
 # shipped component (<target>/edge/tamis_edge.wasm) as it was.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the browsers the browser tests (tests/tests/web_demo.rs) drive: Debian's Chromium, at
+# Installs the browsers the browser tests (tests/tests/all/web_demo.rs) drive: Debian's Chromium, at
 # /usr/bin/chromium, and Debian's Firefox ESR, at /usr/bin/firefox-esr. playwright-core controls Chromium
 # and puppeteer-core controls Firefox (over WebDriver BiDi; playwright only drives its own patched
 # Firefox); neither package downloads a browser, so the tests need no network beyond the package

@@ -13,9 +13,9 @@ scripts/build.sh
 cargo clippy --workspace --all-targets --release -- -D warnings
 RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace --release
 cargo build --release -p tamis-core --target wasm32-unknown-unknown
-# An edge component with a config and lid.176.ftz baked in, which tests/tests/edge_http.rs compares with
+# An edge component with a config and lid.176.ftz baked in, which tests/tests/all/edge_http.rs compares with
 # the native core (the model comes from scripts/setup-fasttext.sh and is never committed).
 scripts/build-edge-lid.sh
-# The browser demo (web-demo/dist), which tests/tests/web_demo.rs drives in Chromium and Firefox.
+# The browser demo (web-demo/dist), which tests/tests/all/web_demo.rs drives in Chromium and Firefox.
 scripts/build-web.sh
 cargo test --workspace --release

@@ -1,6 +1,6 @@
 """Token ids of every record of a JSONL(.gz) file with Hugging Face's Python `tokenizers`.
 
-The reference that tests/tests/host_tokenize.rs compares `tamis tokenize` with, and the baseline of
+The reference that host/tests/all/tokenize.rs compares `tamis tokenize` with, and the baseline of
 scripts/bench-tokenize.sh. It encodes the way tamis does: `Tokenizer.encode_batch(texts,
 add_special_tokens=False)`, no special tokens around the text (tamis frames each document with BOS/EOS
 itself). GPT-2's `vocab.json` + `merges.txt` are loaded as Hugging Face's GPT-2 fast tokenizer does:

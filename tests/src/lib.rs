@@ -98,6 +98,9 @@ pub fn target_dir() -> PathBuf {
 /// The release build of the bulk host, `tamis`. The host tests drive the real binary rather than building
 /// it themselves (a wasmtime build takes minutes), so it must be built first; the error says how.
 pub fn tamis_binary() -> Result<PathBuf> {
+    if let Some(path) = BINARY.get() {
+        return Ok(path.clone());
+    }
     let name = if cfg!(windows) { "tamis.exe" } else { "tamis" };
     let path = target_dir().join("release").join(name);
     if path.is_file() {
@@ -108,6 +111,15 @@ pub fn tamis_binary() -> Result<PathBuf> {
             path.display()
         )
     }
+}
+
+/// The binary [`tamis_binary`] gives once [`use_binary`] has named one.
+static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes every helper here run `path`: the host's own tests pass `env!("CARGO_BIN_EXE_tamis")`, the
+/// binary cargo built for them, rather than the one in the target directory. The first call wins.
+pub fn use_binary(path: &str) {
+    BINARY.get_or_init(|| PathBuf::from(path));
 }
 
 /// The core compiled as a WebAssembly component, as the bulk host loads it.
@@ -184,7 +196,7 @@ pub fn tamis_job_ok(
 }
 
 /// Every data file a run wrote, by path relative to `dir`, with its bytes. Left out: `stats.json` (it holds
-/// timings), `lineage.json` (a record of the run, not data; tests/tests/host_lineage.rs checks it) and the
+/// timings), `lineage.json` (a record of the run, not data; host/tests/all/lineage.rs checks it) and the
 /// resume bookkeeping under `.tamis/`.
 pub fn output_files(dir: &Path) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
     fn walk(

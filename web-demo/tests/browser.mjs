@@ -1,5 +1,5 @@
 // Drives the built demo in a real Chromium (playwright-core with the system browser) the way a user does,
-// and writes down what the page showed, for tests/tests/web_demo.rs to compare with `tamis run`.
+// and writes down what the page showed, for tests/tests/all/web_demo.rs to compare with `tamis run`.
 //
 //   node web-demo/tests/browser.mjs PARAMS.json
 //

@@ -1,5 +1,5 @@
 // Drives the built demo in a real Firefox and writes down what the page showed, for
-// tests/tests/web_demo.rs to compare with `tamis run`. browser.mjs covers the whole page in Chromium; this
+// tests/tests/all/web_demo.rs to compare with `tamis run`. browser.mjs covers the whole page in Chromium; this
 // one checks that the core and the page's rendering of its result behave the same in Gecko.
 //
 //   node web-demo/tests/firefox.mjs PARAMS.json

@@ -1,6 +1,6 @@
 // Opens a `tamis report` page from disk (file://) in a real Chromium (playwright-core with the system
 // browser), as a user double-clicking report.html would, and writes down what it loaded and showed, for
-// tests/tests/host_report.rs to check: no request beyond the file, no failed request, no console error,
+// host/tests/all/report.rs to check: no request beyond the file, no failed request, no console error,
 // and every chart (its title, its one SVG, its drawn size and bars).
 //
 //   node web-demo/tests/report.mjs PARAMS.json

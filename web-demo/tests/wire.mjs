@@ -1,5 +1,5 @@
 // Judges a JSONL file with the browser build of the core, in a real Chromium, and writes the exact JSON the
-// page receives, for the cross-runtime test in tests/tests/web_demo.rs to compare byte for byte with
+// page receives, for the cross-runtime test in tests/tests/all/web_demo.rs to compare byte for byte with
 // `tamis run`, `tamis run --engine native` and the edge.
 //
 //   node web-demo/tests/wire.mjs PARAMS.json

@@ -20,7 +20,7 @@
 //! It applies only where it gives the library's ids by construction ([`FastPath::for_tokenizer`]): a
 //! `ByteLevel` pre-tokenizer with the regex and without a prefix space, a BPE model without dropout, and no
 //! truncation or padding. Every other tokenizer takes the library's own `encode`. Tests hold the two roads
-//! equal on the web dev set, and equal to the Python package in `tests/tests/host_tokenize.rs`.
+//! equal on the web dev set, and equal to the Python package in `host/tests/all/tokenize.rs`.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, PoisonError};

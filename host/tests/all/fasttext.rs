@@ -2,10 +2,10 @@
 //! the config) and hands the bytes to the core, in the sandboxed component as in the native engine, and
 //! both write the same bytes on the web development set.
 
-use anyhow::{Result, ensure};
-use tamis_tests::{
+use crate::{
     fasttext_ref, output_files, read_jsonl, shared_data, stats_counts, tamis_job, tamis_job_ok,
 };
+use anyhow::{Result, ensure};
 
 #[test]
 fn wasm_and_native_agree_with_a_language_model_and_a_quality_classifier() -> Result<()> {
@@ -144,7 +144,7 @@ fn train_classifier_trains_as_fasttext_does_and_accounts_for_every_record() -> R
          [[train_classifier.validation]]\npath = [\"validation.jsonl\"]\n",
     )?;
     let run = |out: &str| -> Result<String> {
-        let o = tamis_tests::tamis(&[
+        let o = crate::tamis(&[
             "train-classifier".as_ref(),
             config.as_os_str(),
             "--output".as_ref(),

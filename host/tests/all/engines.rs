@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use crate::{output_files, shared_data, stats_counts, tamis_job_ok};
 use anyhow::{Result, ensure};
-use tamis_tests::{output_files, shared_data, stats_counts, tamis_job_ok};
 
 /// The default pipeline with every rule evaluated, so that every step's checks reach the output.
 const CONFIG: &str = "evaluate_all = true\n";

@@ -5,9 +5,9 @@
 use std::ffi::OsStr;
 use std::path::Path;
 
+use crate::{repo_root, tamis};
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-use tamis_tests::{repo_root, tamis};
 
 fn ok(args: &[&OsStr]) -> Result<String> {
     let out = tamis(args)?;
@@ -121,7 +121,7 @@ fn the_demo_flow_is_a_chain_back_to_the_raw_data_and_a_changed_input_is_reported
     // The normalized config is the same for every stage (one file), and so is its hash.
     ensure!(raw["config_sha256"] == formatted["config_sha256"]);
     ensure!(raw["config"]["dedup"]["keep"] == "quality_score");
-    let component = std::fs::read(tamis_tests::tamis_component()?)?;
+    let component = std::fs::read(crate::tamis_component()?)?;
     use sha2::Digest;
     let expected: String = sha2::Sha256::digest(&component)
         .iter()

@@ -4,9 +4,9 @@
 use std::io::Read;
 use std::path::Path;
 
+use crate::{read_jsonl, shared_data, stats_counts, tamis_job_ok};
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-use tamis_tests::{read_jsonl, shared_data, stats_counts, tamis_job_ok};
 
 fn run(config: &Path, input: &Path, output: &Path) -> Result<()> {
     tamis_job_ok("run", config, input, output, &["--quiet"])?;

@@ -4,10 +4,10 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use crate::dedup_eval::{self, Edit};
+use crate::{output_files, read_jsonl, repo_root, tamis_job, tamis_job_ok};
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-use tamis_tests::dedup_eval::{self, Edit};
-use tamis_tests::{output_files, read_jsonl, repo_root, tamis_job, tamis_job_ok};
 
 fn write_config(dir: &Path, dedup: &str) -> Result<std::path::PathBuf> {
     let path = dir.join("dedup.toml");
@@ -253,7 +253,7 @@ fn staged_sharded_runs_give_the_same_bytes_as_one_run() -> Result<()> {
 fn repeated_paragraphs_go_after_their_first_occurrence() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let boilerplate = "Sign up for our weekly newsletter to get the latest stories delivered to your inbox every Friday.";
-    let web = read_jsonl(&tamis_tests::shared_data("web/dev.jsonl.gz"))?;
+    let web = read_jsonl(&crate::shared_data("web/dev.jsonl.gz"))?;
     let mut lines = Vec::new();
     // Long pages of different sites (two pages of one site share their own boilerplate lines).
     let mut first_lines = HashSet::new();

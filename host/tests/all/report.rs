@@ -8,9 +8,9 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::{read_jsonl, repo_root, shared_data, tamis, target_dir};
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
-use tamis_tests::{read_jsonl, repo_root, shared_data, tamis, target_dir};
 
 /// The demo's config (examples/tamis.toml) over the shared real data: four sources by weight, the
 /// default cleaning chain with every rule evaluated, dedup with paragraph removal, and GSM8K and HumanEval

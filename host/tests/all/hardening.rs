@@ -7,11 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::{output_files, read_jsonl, shared_data, tamis, tamis_command, tamis_job, tamis_job_ok};
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-use tamis_tests::{
-    output_files, read_jsonl, shared_data, tamis, tamis_command, tamis_job, tamis_job_ok,
-};
 
 /// The first `n` records of the web development set, as JSONL lines.
 fn web_lines(n: usize) -> Result<Vec<String>> {

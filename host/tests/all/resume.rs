@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::{output_files, read_jsonl, shared_data, stats_counts, tamis, tamis_command};
 use anyhow::{Result, ensure};
-use tamis_tests::{output_files, read_jsonl, shared_data, stats_counts, tamis, tamis_command};
 
 /// The web development set repeated under fresh ids, so that a run lasts long enough to be killed mid-way.
 fn write_big_input(path: &Path, copies: usize) -> Result<u64> {

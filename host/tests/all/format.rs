@@ -7,9 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use crate::{output_files, read_jsonl, repo_root, shared_data, tamis_job_ok};
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
-use tamis_tests::{output_files, read_jsonl, repo_root, shared_data, tamis_job_ok};
 
 /// Every record of a split (or of `errors`), in file order.
 fn part(out: &Path, split: &str) -> Result<Vec<Value>> {

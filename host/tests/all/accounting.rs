@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
+use crate::{read_jsonl, shared_data, stats_counts, tamis_job};
 use anyhow::{Context, Result, ensure};
-use tamis_tests::{read_jsonl, shared_data, stats_counts, tamis_job};
 
 #[test]
 fn broken_lines_become_error_records_with_file_and_line() -> Result<()> {

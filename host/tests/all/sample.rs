@@ -3,9 +3,9 @@
 use std::ffi::OsStr;
 use std::path::Path;
 
+use crate::{read_jsonl, shared_data, tamis, tamis_job};
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-use tamis_tests::{read_jsonl, shared_data, tamis, tamis_job};
 
 fn sample(config: &Path) -> Result<String> {
     let out = tamis(&[OsStr::new("sample"), config.as_os_str()])?;

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::{output_files, read_jsonl, shared_data, tamis_command, tamis_job, tamis_job_ok};
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
-use tamis_tests::{output_files, read_jsonl, shared_data, tamis_command, tamis_job, tamis_job_ok};
 
 /// The web dev set split into two files, so sharding has files to share out.
 fn write_web_halves(dir: &Path) -> Result<Vec<Value>> {
@@ -222,7 +222,7 @@ fn the_top_tenth_by_quality_score_is_exact_and_the_same_however_it_runs() -> Res
     }
     ensure!(output_files(&sharded)? == reference, "sharded differs");
     ensure!(
-        tamis_tests::stats_counts(&sharded)? == tamis_tests::stats_counts(&out)?,
+        crate::stats_counts(&sharded)? == crate::stats_counts(&out)?,
         "sharded counts differ"
     );
 

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::{output_files, read_jsonl, repo_root, shared_data, tamis, tamis_command};
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
-use tamis_tests::{output_files, read_jsonl, repo_root, shared_data, tamis, tamis_command};
 
 /// One Megatron indexed dataset, decoded.
 #[derive(Debug, PartialEq)]

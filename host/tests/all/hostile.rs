@@ -6,9 +6,9 @@ use std::ffi::OsStr;
 use std::io::Write;
 use std::path::Path;
 
+use crate::{read_jsonl, shared_data, stats_counts, tamis, tamis_job_ok};
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
-use tamis_tests::{read_jsonl, shared_data, stats_counts, tamis, tamis_job_ok};
 
 const HUGE_BYTES: usize = 200 << 20;
 

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
+use crate::{read_jsonl, shared_data, tamis_job, tamis_job_ok};
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
-use tamis_tests::{read_jsonl, shared_data, tamis_job, tamis_job_ok};
 
 fn write_config(dir: &Path, action: &str) -> Result<std::path::PathBuf> {
     let gsm8k = shared_data("benchmarks/gsm8k_test.jsonl.gz");
