@@ -1,5 +1,5 @@
 //! The `pii` step against Presidio's labelled synthetic sample. The floors are the figures measured
-//! with `cargo run -p tamis-tests --bin eval_pii --release` when the detectors were written; a
+//! with `cargo run -p tamis-evals --bin eval_pii --release` when the detectors were written; a
 //! change that lowers any of them is a regression.
 
 use tamis_core::pii::Kind;

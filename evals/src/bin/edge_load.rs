@@ -2,7 +2,7 @@
 //! ~10 KB HTML page built from the shared web documents, sent at a fixed concurrency. Prints requests/s,
 //! p50/p99 latency, the error count and the cold start (process start to the first answer).
 //!
-//! Run: `cargo run --release -p tamis-tests --bin edge_load -- [--requests N] [--concurrency C]
+//! Run: `cargo run --release -p tamis-evals --bin edge_load -- [--requests N] [--concurrency C]
 //! [--page-bytes B] [--url http://host:port]` (with `--url`, an already running function is used and no
 //! cold start is measured). Needs scripts/build.sh and scripts/install-wasmtime-cli.sh. Not a test: it
 //! asserts nothing about time.

@@ -1,6 +1,6 @@
 //! How well the 0–1 quality score separates DCLM's human good/bad labels (ROC AUC).
 //!
-//! Run: `cargo run -p tamis-tests --release --bin eval_quality_score`
+//! Run: `cargo run -p tamis-evals --release --bin eval_quality_score`
 
 use anyhow::Result;
 use tamis_tests::eval::quality_score_auc;

@@ -1,6 +1,6 @@
 //! HTML extraction quality against Readability.js's reference output on its own test pages.
 //!
-//! Run: `cargo run -p tamis-tests --release --bin eval_html`
+//! Run: `cargo run -p tamis-evals --release --bin eval_html`
 
 use anyhow::Result;
 use tamis_tests::eval::html_extraction;

@@ -6,7 +6,7 @@
 //! folded into their macrolanguage (`tamis_tests::langid_eval`). whatlang's trigram profiles may well be
 //! built from UDHR text, so its UDHR figures flatter it; whatlang's own examples are short sentences.
 //!
-//! Run: `cargo run -p tamis-tests --release --bin eval_langid` (lid.176 rows need
+//! Run: `cargo run -p tamis-evals --release --bin eval_langid` (lid.176 rows need
 //! `scripts/setup-fasttext.sh`).
 
 use anyhow::Result;

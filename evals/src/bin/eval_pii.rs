@@ -1,7 +1,7 @@
 //! Precision and recall of the `pii` step per kind on Presidio's labelled sample.
 //!
 //! ```text
-//! cargo run -p tamis-tests --bin eval_pii --release
+//! cargo run -p tamis-evals --bin eval_pii --release
 //! ```
 
 use anyhow::Result;

@@ -2,7 +2,7 @@
 //! `--datatrove`, datatrove 0.10.1's MinhashDedup on the same files in the same run.
 //!
 //! ```text
-//! cargo run --release -p tamis-tests --bin dedup_eval -- [--sources 40] [--datatrove] [--write-fixture]
+//! cargo run --release -p tamis-evals --bin dedup_eval -- [--sources 40] [--datatrove] [--write-fixture]
 //!     [--keep DIR]
 //! ```
 //!

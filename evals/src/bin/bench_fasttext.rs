@@ -2,7 +2,7 @@
 //! bindings (`fasttext-predict`, one thread), on the same texts in the same run: every text of the shared
 //! language-ID sets and the web development set, newlines read as spaces, top label only.
 //!
-//! Run: `cargo run -p tamis-tests --release --bin bench_fasttext [-- ROUNDS]` after
+//! Run: `cargo run -p tamis-evals --release --bin bench_fasttext [-- ROUNDS]` after
 //! `scripts/setup-fasttext.sh`.
 
 use std::time::Instant;
