@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target_dir="${CARGO_TARGET_DIR:-target}"
-model="$(scripts/setup-fasttext.sh --print | head -1)/lid.176.ftz"
+# sed reads the whole listing (head would close the pipe early: SIGPIPE under pipefail).
+model="$(scripts/setup-fasttext.sh --print | sed -n 1p)/lid.176.ftz"
 if [ ! -s "$model" ]; then
     echo "build-edge-lid: $model is missing: run scripts/setup-fasttext.sh (scripts/setup.sh --test runs it)" >&2
     exit 1
