@@ -11,6 +11,9 @@
 #   - POST /v1/clean at concurrency 1 and 2: requests/s, p50, p99.
 #
 #   scripts/bench-edge.sh [COMPONENT] [REQUESTS]
+#
+# BENCH_SERVE_ARGS adds `wasmtime serve` options, split on spaces: a config and a mounted model folder,
+#   BENCH_SERVE_ARGS='--dir models::/models --env TAMIS_CONFIG={"language":{"model":"/models/lid.176.ftz"}}'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target_dir="${CARGO_TARGET_DIR:-target}"
@@ -37,12 +40,14 @@ else:
 PY
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 url="http://127.0.0.1:$port"
+extra=()
+if [ -n "${BENCH_SERVE_ARGS:-}" ]; then read -ra extra <<<"$BENCH_SERVE_ARGS"; fi
 
 # Starts the server with the extra options given; sets `started` to the seconds until /v1/health answers.
 start() {
     local t0
     t0=$(date +%s.%N)
-    "$wasmtime" serve --addr "127.0.0.1:$port" -S cli "$@" "$component" >"$work/serve.log" 2>&1 &
+    "$wasmtime" serve --addr "127.0.0.1:$port" -S cli "${extra[@]}" "$@" "$component" >"$work/serve.log" 2>&1 &
     server=$!
     until curl -s -o /dev/null "$url/v1/health"; do
         kill -0 "$server" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
@@ -52,7 +57,7 @@ start() {
 }
 stop() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
 
-echo "edge bench: $component ($(wc -c <"$component") bytes), page $(wc -c <"$work/page.html") bytes, $requests requests per run"
+echo "edge bench: $component ($(wc -c <"$component") bytes), page $(wc -c <"$work/page.html") bytes, $requests requests per run${extra[*]:+, serve options: ${extra[*]}}"
 start -C cache=n
 echo "  cold start, compiled from scratch: $started s"
 stop
