@@ -1,5 +1,5 @@
-//! Finding input files and reading their records, whatever the container: JSONL, JSONL.gz, JSONL.zst or
-//! Parquet. Records come out as raw bytes of one JSON object each (Parquet rows are rendered as JSON), so the
+//! Finding input files and reading their records, whatever the container: JSONL, JSONL.gz, JSONL.zst,
+//! Parquet, or WARC / WET (`crate::warc`). Records come out as raw bytes of one JSON object each (Parquet rows are rendered as JSON), so the
 //! workers, not the reader, pay for parsing.
 
 use std::fs::File;
@@ -18,6 +18,9 @@ pub enum InputFormat {
     JsonlGz,
     JsonlZst,
     Parquet,
+    /// A WARC (or WET) file; records become JSON objects in `crate::warc`.
+    Warc,
+    WarcGz,
 }
 
 impl InputFormat {
@@ -37,6 +40,10 @@ impl InputFormat {
             Some(Self::JsonlZst)
         } else if name.ends_with(".parquet") {
             Some(Self::Parquet)
+        } else if name.ends_with(".warc") || name.ends_with(".wet") {
+            Some(Self::Warc)
+        } else if name.ends_with(".warc.gz") || name.ends_with(".wet.gz") {
+            Some(Self::WarcGz)
         } else {
             None
         }
@@ -44,12 +51,35 @@ impl InputFormat {
 
     /// The extension outputs in this format carry.
     pub fn extension(self) -> &'static str {
-        match self {
+        match self.output() {
             Self::Jsonl => "jsonl",
-            Self::JsonlGz => "jsonl.gz",
             Self::JsonlZst => "jsonl.zst",
             Self::Parquet => "parquet",
+            Self::JsonlGz | Self::Warc | Self::WarcGz => "jsonl.gz",
         }
+    }
+
+    /// The format outputs of an input in this format are written in: the same, except that the documents
+    /// of a WARC file are written as JSONL.gz records.
+    pub fn output(self) -> Self {
+        match self {
+            Self::Warc | Self::WarcGz => Self::JsonlGz,
+            other => other,
+        }
+    }
+
+    /// What a record's position counts in error records: `line` (1-based), `row` (0-based) or `offset`
+    /// (the byte offset of a WARC record).
+    pub fn position_key(self) -> &'static str {
+        match self {
+            Self::Parquet => "row",
+            Self::Warc | Self::WarcGz => "offset",
+            Self::Jsonl | Self::JsonlGz | Self::JsonlZst => "line",
+        }
+    }
+
+    pub fn is_warc(self) -> bool {
+        matches!(self, Self::Warc | Self::WarcGz)
     }
 }
 
@@ -83,6 +113,10 @@ impl InputFile {
             ".json",
             ".ndjson",
             ".parquet",
+            ".warc.gz",
+            ".wet.gz",
+            ".warc",
+            ".wet",
         ] {
             if lower.ends_with(ext) {
                 return name[..name.len() - ext.len()].to_string();
@@ -143,12 +177,12 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
             walk(path, &mut files)?;
             if files.len() == before {
                 bail!(
-                    "input directory {spec} holds no .jsonl, .jsonl.gz, .jsonl.zst or .parquet files"
+                    "input directory {spec} holds no .jsonl, .jsonl.gz, .jsonl.zst, .parquet, .warc(.gz) or .wet(.gz) files"
                 );
             }
         } else if path.is_file() {
             let format = InputFormat::of(path).with_context(|| {
-                format!("input {spec}: unknown format (expected .jsonl, .jsonl.gz, .jsonl.zst or .parquet)")
+                format!("input {spec}: unknown format (expected .jsonl, .jsonl.gz, .jsonl.zst, .parquet, .warc(.gz) or .wet(.gz))")
             })?;
             let relative = PathBuf::from(path.file_name().context("input without a file name")?);
             files.push(InputFile {
@@ -330,6 +364,17 @@ pub fn records(
             Box::new(JsonlRecords::new(Box::new(decoder), max_record_bytes))
         }
         InputFormat::Parquet => Box::new(ParquetRecords::new(&file.path, max_record_bytes)),
+        InputFormat::Warc => Box::new(crate::warc::WarcRecords::new(
+            Box::new(BufReader::with_capacity(1 << 20, raw)),
+            max_record_bytes,
+        )),
+        InputFormat::WarcGz => Box::new(crate::warc::WarcRecords::new(
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                flate2::read::MultiGzDecoder::new(raw),
+            )),
+            max_record_bytes,
+        )),
     })
 }
 

@@ -26,7 +26,7 @@ use crossbeam_channel::{Receiver, SendTimeoutError, Sender, bounded};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::input::{ByteCounter, InputFile, InputFormat, RawRecord};
+use crate::input::{ByteCounter, InputFile, RawRecord};
 use crate::output::write_atomically;
 use crate::progress::{Counters, Reporter};
 use crate::record::{self, Fields, Origin, Parsed, RecordError};
@@ -63,7 +63,7 @@ impl Source<'_> {
         Origin {
             file: &self.name,
             position,
-            is_row: self.file.format == InputFormat::Parquet,
+            key: self.file.format.position_key(),
         }
     }
 
@@ -627,6 +627,14 @@ fn work<J: Job>(
             file,
             name: file.relative.display().to_string(),
         };
+        // WARC records come out of `crate::warc` with fields of their own.
+        let warc_fields;
+        let fields = if file.format.is_warc() {
+            warc_fields = crate::warc::fields();
+            &warc_fields
+        } else {
+            &plan.fields
+        };
         let records: Vec<Record> = records
             .into_iter()
             .map(|raw| {
@@ -639,7 +647,7 @@ fn work<J: Job>(
                     },
                     Ok(bytes) => Record {
                         position: raw.position,
-                        parsed: record::parse(&bytes, &plan.fields, &origin),
+                        parsed: record::parse(&bytes, fields, &origin),
                         bytes: Some(bytes),
                     },
                 }

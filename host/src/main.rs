@@ -21,6 +21,7 @@ mod select;
 mod stats;
 mod tokenize;
 mod train_classifier;
+mod warc;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -1097,7 +1098,7 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
             let origin = record::Origin {
                 file: &name,
                 position: raw.position,
-                is_row: false,
+                key: "line",
             };
             match raw.body.and_then(|b| record::parse(&b, &fields, &origin)) {
                 Ok(parsed) => docs.push(parsed.document),

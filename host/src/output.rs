@@ -55,14 +55,15 @@ impl ShardPaths {
     pub fn new(out: &Path, file: &InputFile, chunk: u64) -> Self {
         let dir = out.join(file.relative_dir());
         let name = format!("{}-{chunk:05}", file.stem());
-        let errors_format = errors_format(file.format);
+        let format = file.format.output();
+        let errors_format = errors_format(format);
         Self {
             kept: dir
                 .join("kept")
-                .join(format!("{name}.{}", file.format.extension())),
+                .join(format!("{name}.{}", format.extension())),
             dropped: dir
                 .join("dropped")
-                .join(format!("{name}.{}", file.format.extension())),
+                .join(format!("{name}.{}", format.extension())),
             errors: dir
                 .join("errors")
                 .join(format!("{name}.{}", errors_format.extension())),
@@ -71,7 +72,7 @@ impl ShardPaths {
                 .join("done")
                 .join(file.relative_dir())
                 .join(format!("{name}.json")),
-            format: file.format,
+            format,
             errors_format,
             input: file.path.clone(),
         }
@@ -125,6 +126,7 @@ impl Sink {
     /// Opens `path` (under its temporary name) for records in `format`; `input` is the file whose Parquet
     /// column types the output keeps.
     pub fn open(path: &Path, format: InputFormat, input: &Path) -> Result<Self> {
+        let format = format.output();
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -144,7 +146,7 @@ impl Sink {
         let writer: Box<dyn Write + Send> = match format {
             InputFormat::Jsonl => Box::new(file),
             // Header with mtime 0: the bytes depend only on the content.
-            InputFormat::JsonlGz => Box::new(
+            InputFormat::JsonlGz | InputFormat::Warc | InputFormat::WarcGz => Box::new(
                 flate2::GzBuilder::new()
                     .mtime(0)
                     .write(file, flate2::Compression::new(6)),
@@ -395,8 +397,8 @@ impl Batch {
         const ALL: [Destination; 3] =
             [Destination::Kept, Destination::Dropped, Destination::Errors];
         let format_of = |d: Destination| match d {
-            Destination::Errors => errors_format(file.format),
-            Destination::Kept | Destination::Dropped => file.format,
+            Destination::Errors => errors_format(file.format.output()),
+            Destination::Kept | Destination::Dropped => file.format.output(),
         };
         // Lines go straight into their output's text, or stay rows for Parquet.
         let mut texts: [Vec<u8>; 3] = Default::default();

@@ -17,12 +17,13 @@ pub type Parsed = tamis_core::record::Record;
 pub struct Origin<'a> {
     pub file: &'a str,
     pub position: u64,
-    pub is_row: bool,
+    /// What `position` counts: `line`, `row` or `offset` ([`crate::input::InputFormat::position_key`]).
+    pub key: &'static str,
 }
 
 impl Origin<'_> {
     fn position_key(&self) -> &'static str {
-        if self.is_row { "row" } else { "line" }
+        self.key
     }
 }
 
@@ -106,7 +107,7 @@ mod tests {
         Origin {
             file: "in.jsonl",
             position: 7,
-            is_row: false,
+            key: "line",
         }
     }
 

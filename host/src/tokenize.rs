@@ -406,10 +406,7 @@ fn dropped_line(source: &Source, record: &Record, id: &str, reason: &str) -> Str
     let origin = source.origin(record.position);
     let mut map = serde_json::Map::new();
     map.insert("file".into(), origin.file.into());
-    map.insert(
-        if origin.is_row { "row" } else { "line" }.into(),
-        record.position.into(),
-    );
+    map.insert(origin.key.into(), record.position.into());
     map.insert("id".into(), id.into());
     map.insert("reason".into(), reason.into());
     serde_json::Value::Object(map).to_string()

@@ -236,7 +236,7 @@ fn read_side(
                 let origin = Origin {
                     file: &name,
                     position: raw.position,
-                    is_row: matches!(file.format, input::InputFormat::Parquet),
+                    key: file.format.position_key(),
                 };
                 let body = match raw.body {
                     Ok(body) => body,

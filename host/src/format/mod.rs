@@ -294,7 +294,7 @@ impl SplitWriter {
         );
         Self {
             paths,
-            format: file.format,
+            format: file.format.output(),
             input: file.path.clone(),
             sinks: BTreeMap::new(),
         }

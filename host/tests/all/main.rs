@@ -25,6 +25,7 @@ mod resume;
 mod sample;
 mod select;
 mod tokenize;
+mod warc;
 
 fn this_binary() {
     use_binary(env!("CARGO_BIN_EXE_tamis"));
