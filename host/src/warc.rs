@@ -21,7 +21,8 @@
 //! headers, and undoes `Transfer-Encoding: chunked` (RFC 9112 section 7.1) and gzip or deflate
 //! `Content-Encoding`. The charset is the HTTP header's, else the page's own `<meta charset>` /
 //! `http-equiv` declaration in its first 1024 bytes (the HTML standard's prescan length), else UTF-8 when
-//! the bytes are valid UTF-8, else windows-1252 (the web's legacy default); decoding is encoding_rs's.
+//! the bytes are valid UTF-8, else chardetng's guess (Firefox's detector) given the URL's top-level
+//! domain; decoding is encoding_rs's.
 
 use std::io::{BufRead, Read};
 
@@ -399,7 +400,7 @@ fn document(
         Ok(body) => body,
         Err(what) => return Err(RecordError::new("warc_bad_http", named(&what))),
     };
-    let (encoding, from) = charset(&content_type, &body);
+    let (encoding, from) = charset(&content_type, &body, url);
     metadata.insert("charset".into(), json!(encoding.name()));
     metadata.insert("charset_from".into(), json!(from));
     let (html, _, _) = encoding.decode(&body);
@@ -521,7 +522,11 @@ fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// The page's encoding and where it came from: the HTTP header, the page's own declaration, or the bytes.
-fn charset(content_type: &str, body: &[u8]) -> (&'static encoding_rs::Encoding, &'static str) {
+fn charset(
+    content_type: &str,
+    body: &[u8],
+    url: Option<&str>,
+) -> (&'static encoding_rs::Encoding, &'static str) {
     if let Some(encoding) = label_after(content_type.as_bytes()) {
         return (encoding, "http");
     }
@@ -541,10 +546,34 @@ fn charset(content_type: &str, body: &[u8]) -> (&'static encoding_rs::Encoding, 
         }
     }
     if std::str::from_utf8(body).is_ok() {
-        (encoding_rs::UTF_8, "utf8_valid")
-    } else {
-        (encoding_rs::WINDOWS_1252, "default")
+        return (encoding_rs::UTF_8, "utf8_valid");
     }
+    // Undeclared and not UTF-8: Firefox's detector, told the site's top-level domain (a `.ru` page is
+    // more likely windows-1251, a `.jp` one Shift_JIS).
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(body, true);
+    let tld = url.and_then(top_level_domain);
+    (
+        detector.guess(
+            tld.as_deref().map(str::as_bytes),
+            chardetng::Utf8Detection::Deny,
+        ),
+        "detected",
+    )
+}
+
+/// The last label of a URL's host, lower-case, when it is plain ASCII (chardetng refuses anything else).
+fn top_level_domain(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host.split(':').next()?.trim_end_matches('.');
+    let label = host.rsplit('.').next()?.to_ascii_lowercase();
+    (!label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    .then_some(label)
 }
 
 /// The encoding named by `charset=` in `text` (a Content-Type value or a `<meta>` tag), if encoding_rs knows
@@ -590,14 +619,39 @@ mod tests {
     #[test]
     fn charsets_come_from_the_header_then_the_page_then_the_bytes() {
         assert_eq!(
-            charset("text/html; charset=Shift_JIS", b"").0,
+            charset("text/html; charset=Shift_JIS", b"", None).0,
             encoding_rs::SHIFT_JIS
         );
         let page = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\">";
-        assert_eq!(charset("text/html", page).0, encoding_rs::WINDOWS_1252);
-        assert_eq!(charset("text/html", b"<meta charset='utf-8'>").1, "meta");
-        assert_eq!(charset("text/html", "caf\u{e9}".as_bytes()).1, "utf8_valid");
-        assert_eq!(charset("text/html", b"caf\xe9").1, "default");
+        assert_eq!(
+            charset("text/html", page, None).0,
+            encoding_rs::WINDOWS_1252
+        );
+        assert_eq!(
+            charset("text/html", b"<meta charset='utf-8'>", None).1,
+            "meta"
+        );
+        assert_eq!(
+            charset("text/html", "caf\u{e9}".as_bytes(), None).1,
+            "utf8_valid"
+        );
+        // Undeclared Russian in windows-1251, from a .ru site: detected.
+        let (russian, _, _) = encoding_rs::WINDOWS_1251
+            .encode("<p>Пекари каждое утро моют сито и просеивают муку дважды.</p>");
+        assert_eq!(
+            charset("text/html", &russian, Some("https://example.ru/news")),
+            (encoding_rs::WINDOWS_1251, "detected")
+        );
+        assert_eq!(
+            top_level_domain("https://user@Example.CO.UK:8080/x?y"),
+            Some("uk".into())
+        );
+        assert_eq!(top_level_domain("https://bücher.de/"), Some("de".into()));
+        assert_eq!(
+            top_level_domain("https://xn--p1ai/"),
+            Some("xn--p1ai".into())
+        );
+        assert_eq!(top_level_domain("https://пример.рф/"), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! WARC input through `tamis run`: the dolma sample archives (gzip per record, as crawlers write them) and
 //! an archive written here with what real crawls hold: a windows-1252 page declared only by its `<meta>`,
-//! a Shift_JIS page declared by its HTTP header, a chunked response, a redirect, a request record and a
-//! truncated last record. Every WARC record must end as exactly one of kept, dropped or error, and every
+//! a Shift_JIS page declared by its HTTP header, a chunked response, a windows-1251 page declared nowhere,
+//! a redirect, a request record and a truncated last record. Every WARC record must end as exactly one of kept, dropped or error, and every
 //! error must say why by its kind.
 
 use std::io::Write;
@@ -139,6 +139,13 @@ fn a_crawl_archive_decodes_each_page_by_its_charset_and_reports_every_other_reco
     }
     chunked.extend_from_slice(b"0\r\n\r\n");
     archive.extend(response("3", "https://example.jp/pan", &chunked)?);
+    // windows-1251 declared nowhere, from a .ru site: the detector's guess.
+    let (russian, _, _) = encoding_rs::WINDOWS_1251.encode(
+        "<html><body><article><p>Пекари каждое утро моют сито и дважды просеивают муку.</p></article></body></html>",
+    );
+    let mut undeclared = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n".to_vec();
+    undeclared.extend_from_slice(&russian);
+    archive.extend(response("7", "https://example.ru/pekari", &undeclared)?);
     archive.extend(response(
         "4",
         "https://example.org/old",
@@ -166,7 +173,7 @@ fn a_crawl_archive_decodes_each_page_by_its_charset_and_reports_every_other_reco
     tamis_job_ok("run", &config, &input, &out, &["--quiet"])?;
     let counts = stats_counts(&out)?;
     ensure!(
-        counts["docs_in"] == 6 && counts["kept"] == 2 && counts["errors"] == 4,
+        counts["docs_in"] == 7 && counts["kept"] == 3 && counts["errors"] == 4,
         "{counts}"
     );
     ensure!(
@@ -206,6 +213,23 @@ fn a_crawl_archive_decodes_each_page_by_its_charset_and_reports_every_other_reco
         pan["metadata"]["charset"] == "Shift_JIS" && pan["metadata"]["charset_from"] == "http",
         "{}",
         pan["metadata"]
+    );
+    let pekari = kept
+        .iter()
+        .find(|d| d["id"] == "urn:uuid:7")
+        .context("the undeclared page")?;
+    ensure!(
+        pekari["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Пекари каждое утро моют сито")),
+        "{}",
+        pekari["text"]
+    );
+    ensure!(
+        pekari["metadata"]["charset"] == "windows-1251"
+            && pekari["metadata"]["charset_from"] == "detected",
+        "{}",
+        pekari["metadata"]
     );
     let errors = records(&out, "errors")?;
     let truncated = errors
