@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod charset;
 pub mod config;
 pub mod contamination;
 pub mod dedup;

@@ -373,7 +373,11 @@ fn page_info(head: &RequestHead) -> PageInfo {
         .or_else(|| query_param(head.query(), "id").filter(|id| !id.is_empty()))
         .or_else(|| url.clone())
         .unwrap_or_else(|| DEFAULT_PAGE_ID.to_string());
-    PageInfo { id, url }
+    PageInfo {
+        id,
+        url,
+        content_type: head.content_type.clone(),
+    }
 }
 
 /// The first value of `name` in an `application/x-www-form-urlencoded` query.

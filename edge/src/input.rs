@@ -91,6 +91,8 @@ impl InputError {
 pub struct PageInfo {
     pub id: String,
     pub url: Option<String>,
+    /// The request's `Content-Type`, whose `charset` decodes a raw page.
+    pub content_type: Option<String>,
 }
 
 /// Reads a body of the given kind into documents, at most `max_docs` of them.
@@ -100,6 +102,21 @@ pub fn read_documents(
     page: &PageInfo,
     max_docs: usize,
 ) -> Result<Vec<Document>, InputError> {
+    // A raw page is bytes in whatever charset it was served in: decoded as the host decodes a WARC page
+    // (`Content-Type` charset, then the page's `<meta>`, then UTF-8, then detection), never refused.
+    if kind == BodyKind::Html {
+        let page_text = tamis_core::charset::decode_page(
+            body,
+            page.content_type.as_deref(),
+            page.url.as_deref(),
+        );
+        return Ok(vec![Document {
+            id: page.id.clone(),
+            url: page.url.clone(),
+            html: Some(page_text.text),
+            ..Document::default()
+        }]);
+    }
     let text = std::str::from_utf8(body).map_err(|e| {
         let byte = e.valid_up_to();
         let (line, column) = line_column(body, byte);
@@ -115,19 +132,12 @@ pub fn read_documents(
     match kind {
         BodyKind::Json => read_batch(text, max_docs),
         BodyKind::Ndjson => read_lines(text, max_docs),
-        BodyKind::Html | BodyKind::Text => {
-            let mut doc = Document {
-                id: page.id.clone(),
-                url: page.url.clone(),
-                ..Document::default()
-            };
-            if kind == BodyKind::Html {
-                doc.html = Some(text.to_string());
-            } else {
-                doc.text = Some(text.to_string());
-            }
-            Ok(vec![doc])
-        }
+        BodyKind::Html | BodyKind::Text => Ok(vec![Document {
+            id: page.id.clone(),
+            url: page.url.clone(),
+            text: Some(text.to_string()),
+            ..Document::default()
+        }]),
     }
 }
 
@@ -278,6 +288,7 @@ mod tests {
         PageInfo {
             id: "page-1".into(),
             url: Some("https://example.org/a".into()),
+            content_type: None,
         }
     }
 
@@ -371,8 +382,27 @@ mod tests {
         assert_eq!(err.code(), "invalid_utf8");
         let at = err.position().unwrap();
         assert_eq!((at.line, at.column), (2, 25));
-        let err = read_documents(b"\xff", BodyKind::Html, &page(), 10).unwrap_err();
+        let err = read_documents(b"\xff", BodyKind::Text, &page(), 10).unwrap_err();
         assert_eq!(err.code(), "invalid_utf8");
+    }
+
+    #[test]
+    fn a_raw_page_is_decoded_by_its_charset() {
+        let mut info = page();
+        info.content_type = Some("text/html; charset=windows-1252".into());
+        let docs = read_documents(b"<p>caf\xe9</p>", BodyKind::Html, &info, 1).unwrap();
+        assert_eq!(docs[0].html.as_deref(), Some("<p>caf\u{e9}</p>"));
+        // Declared by the page itself.
+        info.content_type = Some("text/html".into());
+        let body = b"<meta charset=\"iso-8859-15\"><p>\xa4 5</p>";
+        let docs = read_documents(body, BodyKind::Html, &info, 1).unwrap();
+        assert!(
+            docs[0]
+                .html
+                .as_deref()
+                .unwrap()
+                .ends_with("<p>\u{20ac} 5</p>")
+        );
     }
 
     #[test]

@@ -20,9 +20,8 @@
 //! empty line, `Content-Length` bytes of block, two CRLFs); the HTTP parsing reads the status line, the
 //! headers, and undoes `Transfer-Encoding: chunked` (RFC 9112 section 7.1) and gzip or deflate
 //! `Content-Encoding`. The charset is the HTTP header's, else the page's own `<meta charset>` /
-//! `http-equiv` declaration in its first 1024 bytes (the HTML standard's prescan length), else UTF-8 when
-//! the bytes are valid UTF-8, else chardetng's guess (Firefox's detector) given the URL's top-level
-//! domain; decoding is encoding_rs's.
+//! `http-equiv` declaration in its first 1024 bytes, else UTF-8 when the bytes are valid UTF-8, else
+//! chardetng's guess given the URL's top-level domain (`tamis_core::charset`, shared with the edge).
 
 use std::io::{BufRead, Read};
 
@@ -400,10 +399,10 @@ fn document(
         Ok(body) => body,
         Err(what) => return Err(RecordError::new("warc_bad_http", named(&what))),
     };
-    let (encoding, from) = charset(&content_type, &body, url);
-    metadata.insert("charset".into(), json!(encoding.name()));
-    metadata.insert("charset_from".into(), json!(from));
-    let (html, _, _) = encoding.decode(&body);
+    let page = tamis_core::charset::decode_page(&body, Some(&content_type), url);
+    metadata.insert("charset".into(), json!(page.encoding));
+    metadata.insert("charset_from".into(), json!(page.source.as_str()));
+    let html = page.text;
     Ok(render(id, url, "html", &html, metadata))
 }
 
@@ -521,82 +520,6 @@ fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The page's encoding and where it came from: the HTTP header, the page's own declaration, or the bytes.
-fn charset(
-    content_type: &str,
-    body: &[u8],
-    url: Option<&str>,
-) -> (&'static encoding_rs::Encoding, &'static str) {
-    if let Some(encoding) = label_after(content_type.as_bytes()) {
-        return (encoding, "http");
-    }
-    let head = &body[..body.len().min(1024)];
-    let lower = head.to_ascii_lowercase();
-    let mut at = 0;
-    while let Some(i) = memchr::memmem::find(&lower[at..], b"<meta") {
-        let tag_start = at + i;
-        let tag_end =
-            memchr::memchr(b'>', &lower[tag_start..]).map_or(lower.len(), |e| tag_start + e);
-        if let Some(encoding) = label_after(&lower[tag_start..tag_end]) {
-            return (encoding, "meta");
-        }
-        at = tag_end.min(lower.len());
-        if at >= lower.len() {
-            break;
-        }
-    }
-    if std::str::from_utf8(body).is_ok() {
-        return (encoding_rs::UTF_8, "utf8_valid");
-    }
-    // Undeclared and not UTF-8: Firefox's detector, told the site's top-level domain (a `.ru` page is
-    // more likely windows-1251, a `.jp` one Shift_JIS).
-    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    detector.feed(body, true);
-    let tld = url.and_then(top_level_domain);
-    (
-        detector.guess(
-            tld.as_deref().map(str::as_bytes),
-            chardetng::Utf8Detection::Deny,
-        ),
-        "detected",
-    )
-}
-
-/// The last label of a URL's host, lower-case, when it is plain ASCII (chardetng refuses anything else).
-fn top_level_domain(url: &str) -> Option<String> {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let host = rest.split(['/', '?', '#']).next()?;
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let host = host.split(':').next()?.trim_end_matches('.');
-    let label = host.rsplit('.').next()?.to_ascii_lowercase();
-    (!label.is_empty()
-        && label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-    .then_some(label)
-}
-
-/// The encoding named by `charset=` in `text` (a Content-Type value or a `<meta>` tag), if encoding_rs knows
-/// the label.
-fn label_after(text: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    let lower = text.to_ascii_lowercase();
-    let i = memchr::memmem::find(&lower, b"charset")?;
-    let rest = &lower[i + "charset".len()..];
-    let rest = rest
-        .trim_ascii_start()
-        .strip_prefix(b"=")?
-        .trim_ascii_start();
-    let rest = rest
-        .strip_prefix(b"\"")
-        .or_else(|| rest.strip_prefix(b"'"))
-        .unwrap_or(rest);
-    let end = rest
-        .iter()
-        .position(|b| matches!(b, b'"' | b'\'' | b';' | b' ' | b'>' | b'/' | b'\t'))
-        .unwrap_or(rest.len());
-    encoding_rs::Encoding::for_label(&rest[..end])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,44 +537,6 @@ mod tests {
         out.extend_from_slice(block);
         out.extend_from_slice(b"\r\n\r\n");
         out
-    }
-
-    #[test]
-    fn charsets_come_from_the_header_then_the_page_then_the_bytes() {
-        assert_eq!(
-            charset("text/html; charset=Shift_JIS", b"", None).0,
-            encoding_rs::SHIFT_JIS
-        );
-        let page = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\">";
-        assert_eq!(
-            charset("text/html", page, None).0,
-            encoding_rs::WINDOWS_1252
-        );
-        assert_eq!(
-            charset("text/html", b"<meta charset='utf-8'>", None).1,
-            "meta"
-        );
-        assert_eq!(
-            charset("text/html", "caf\u{e9}".as_bytes(), None).1,
-            "utf8_valid"
-        );
-        // Undeclared Russian in windows-1251, from a .ru site: detected.
-        let (russian, _, _) = encoding_rs::WINDOWS_1251
-            .encode("<p>Пекари каждое утро моют сито и просеивают муку дважды.</p>");
-        assert_eq!(
-            charset("text/html", &russian, Some("https://example.ru/news")),
-            (encoding_rs::WINDOWS_1251, "detected")
-        );
-        assert_eq!(
-            top_level_domain("https://user@Example.CO.UK:8080/x?y"),
-            Some("uk".into())
-        );
-        assert_eq!(top_level_domain("https://bücher.de/"), Some("de".into()));
-        assert_eq!(
-            top_level_domain("https://xn--p1ai/"),
-            Some("xn--p1ai".into())
-        );
-        assert_eq!(top_level_domain("https://пример.рф/"), None);
     }
 
     #[test]

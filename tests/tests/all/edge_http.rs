@@ -554,3 +554,37 @@ fn a_baked_model_and_a_model_from_the_functions_files_judge_as_the_native_core_d
     );
     Ok(())
 }
+
+/// A raw page is bytes in its own charset: the edge decodes it by the `Content-Type` charset (then the
+/// page's `<meta>`, then detection), as the host decodes WARC pages, and judges the text a browser shows.
+#[test]
+fn a_raw_page_in_a_legacy_charset_is_decoded_before_it_is_judged() -> Result<()> {
+    let server = EdgeServer::start(&[])?;
+    let (_, pipeline) = served_pipeline(&server)?;
+    let page = "<html><head><title>Caf\u{e9}</title></head><body><article><p>Le caf\u{e9} du coin torr\u{e9}fie \
+        ses grains chaque matin, et les habitu\u{e9}s viennent go\u{fb}ter la cr\u{e8}me avant de partir.</p>\
+        </article></body></html>";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(page);
+    for content_type in [
+        "text/html; charset=windows-1252",
+        "text/html; charset=ISO-8859-1",
+    ] {
+        let answer = post(&server, "/v1/clean", content_type, &bytes)?;
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let got = &answer.json()["outcomes"][0];
+        let expected = native_entry(&pipeline, &Document::html("page", page));
+        assert_eq!(got, &expected);
+        assert!(
+            got["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("Le caf\u{e9} du coin")),
+            "{got}"
+        );
+    }
+    Ok(())
+}
