@@ -601,6 +601,25 @@ mod tests {
     }
 
     #[test]
+    fn a_wet_conversion_record_is_a_text_document() {
+        let text = "Extracted text of the page.\nSecond line, caf\u{e9}.";
+        let bytes = warc(
+            "conversion",
+            "9",
+            "WARC-Target-URI: http://example.org/\r\nContent-Type: text/plain\r\n",
+            text.as_bytes(),
+        );
+        let got = records(&bytes);
+        assert_eq!(got.len(), 1);
+        let doc: Value = serde_json::from_slice(got[0].body.as_ref().unwrap()).unwrap();
+        assert_eq!(doc["id"], "urn:uuid:9");
+        assert_eq!(doc["url"], "http://example.org/");
+        assert_eq!(doc["text"], text);
+        assert!(doc.get("html").is_none());
+        assert_eq!(doc["metadata"]["content_type"], "text/plain");
+    }
+
+    #[test]
     fn garbage_is_one_error_at_offset_zero() {
         let got = records(b"not a warc file\n");
         assert_eq!(got.len(), 1);
