@@ -50,7 +50,20 @@ pub struct DecodedPage {
 
 /// Decodes `body`, served with `content_type` (the HTTP header's value, if any) from `url`.
 pub fn decode_page(body: &[u8], content_type: Option<&str>, url: Option<&str>) -> DecodedPage {
-    let (encoding, source) = charset(content_type.unwrap_or(""), body, url);
+    let (encoding, source) = match declared(content_type.unwrap_or(""), body) {
+        Some(declared) => declared,
+        // Undeclared UTF-8 (most of the web) is validated once and copied, not decoded again.
+        None => match std::str::from_utf8(body) {
+            Ok(text) => {
+                return DecodedPage {
+                    text: text.strip_prefix('\u{feff}').unwrap_or(text).to_owned(),
+                    encoding: encoding_rs::UTF_8.name(),
+                    source: CharsetSource::Utf8Valid,
+                };
+            }
+            Err(_) => (detect(body, url), CharsetSource::Detected),
+        },
+    };
     let (text, used, _) = encoding.decode(body);
     DecodedPage {
         text: text.into_owned(),
@@ -59,17 +72,15 @@ pub fn decode_page(body: &[u8], content_type: Option<&str>, url: Option<&str>) -
     }
 }
 
-/// The page's encoding and where it came from.
-fn charset(
+/// The encoding the page declares, and where: the HTTP header, else a `<meta>` in its first 1024 bytes.
+fn declared(
     content_type: &str,
     body: &[u8],
-    url: Option<&str>,
-) -> (&'static encoding_rs::Encoding, CharsetSource) {
-    if let Some(encoding) = label_after(content_type.as_bytes()) {
-        return (encoding, CharsetSource::Http);
+) -> Option<(&'static encoding_rs::Encoding, CharsetSource)> {
+    if let Some(encoding) = label_after(&content_type.to_ascii_lowercase().into_bytes()) {
+        return Some((encoding, CharsetSource::Http));
     }
-    let head = &body[..body.len().min(1024)];
-    let lower = head.to_ascii_lowercase();
+    let lower = body[..body.len().min(1024)].to_ascii_lowercase();
     let mut at = 0;
     while let Some(i) = find(&lower[at..], b"<meta") {
         let tag_start = at + i;
@@ -78,27 +89,25 @@ fn charset(
             .position(|&b| b == b'>')
             .map_or(lower.len(), |e| tag_start + e);
         if let Some(encoding) = label_after(&lower[tag_start..tag_end]) {
-            return (encoding, CharsetSource::Meta);
+            return Some((encoding, CharsetSource::Meta));
         }
-        at = tag_end.min(lower.len());
+        at = tag_end;
         if at >= lower.len() {
             break;
         }
     }
-    if std::str::from_utf8(body).is_ok() {
-        return (encoding_rs::UTF_8, CharsetSource::Utf8Valid);
-    }
-    // Undeclared and not UTF-8: Firefox's detector, told the site's top-level domain (a `.ru` page is
-    // more likely windows-1251, a `.jp` one Shift_JIS).
+    None
+}
+
+/// Undeclared and not UTF-8: Firefox's detector, told the site's top-level domain (a `.ru` page is more
+/// likely windows-1251, a `.jp` one Shift_JIS).
+fn detect(body: &[u8], url: Option<&str>) -> &'static encoding_rs::Encoding {
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(body, true);
     let tld = url.and_then(top_level_domain);
-    (
-        detector.guess(
-            tld.as_deref().map(str::as_bytes),
-            chardetng::Utf8Detection::Deny,
-        ),
-        CharsetSource::Detected,
+    detector.guess(
+        tld.as_deref().map(str::as_bytes),
+        chardetng::Utf8Detection::Deny,
     )
 }
 
@@ -116,11 +125,10 @@ fn top_level_domain(url: &str) -> Option<String> {
     .then_some(label)
 }
 
-/// The encoding named by `charset=` in `text` (a Content-Type value or a `<meta>` tag), if encoding_rs knows
-/// the label.
-fn label_after(text: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    let lower = text.to_ascii_lowercase();
-    let i = find(&lower, b"charset")?;
+/// The encoding named by `charset=` in `lower` (a lower-cased Content-Type value or `<meta>` tag), if
+/// encoding_rs knows the label.
+fn label_after(lower: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let i = find(lower, b"charset")?;
     let rest = &lower[i + "charset".len()..];
     let rest = rest
         .trim_ascii_start()
@@ -145,6 +153,17 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The encoding `decode_page` chose and where it came from.
+    fn charset(
+        content_type: &str,
+        body: &[u8],
+        url: Option<&str>,
+    ) -> (&'static encoding_rs::Encoding, CharsetSource) {
+        let page = decode_page(body, Some(content_type), url);
+        let encoding = encoding_rs::Encoding::for_label(page.encoding.as_bytes()).unwrap();
+        (encoding, page.source)
+    }
 
     #[test]
     fn charsets_come_from_the_header_then_the_page_then_the_bytes() {

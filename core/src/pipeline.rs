@@ -73,8 +73,7 @@ impl Resources {
         let mut resources = Resources::default();
         for kind in ResourceKind::ALL {
             if let Some(path) = kind.path(config) {
-                let bytes = read(kind, path)?;
-                resources.set(kind, Some(bytes));
+                resources.set(kind, Some(read(kind, path)?));
             }
         }
         Ok(resources)
@@ -89,14 +88,15 @@ impl Resources {
         }
     }
 
-    /// Hands over (or, with `None`, forgets) the bytes for `kind`.
-    pub fn set(&mut self, kind: ResourceKind, bytes: Option<Vec<u8>>) {
+    /// Hands over (or, with `None`, forgets) the bytes for `kind`; returns what was there, so a caller can
+    /// put it back without having copied it.
+    pub fn set(&mut self, kind: ResourceKind, bytes: Option<Vec<u8>>) -> Option<Vec<u8>> {
         let slot = match kind {
             ResourceKind::Tokenizer => &mut self.tokenizer_json,
             ResourceKind::LanguageModel => &mut self.language_model,
             ResourceKind::QualityClassifierModel => &mut self.quality_classifier_model,
         };
-        *slot = bytes;
+        std::mem::replace(slot, bytes)
     }
 }
 

@@ -174,8 +174,8 @@ impl Service {
     }
 
     /// Like [`Service::new`], taking `prepared`'s pipeline instead of building one when it was built from
-    /// the same config. The files the config names are read from the baked ones, else with
-    /// [`files::read_file`].
+    /// the same config. The files the config names are read from the baked ones, else from the function's
+    /// file system.
     pub fn with_prepared(settings: Settings, prepared: Option<Prepared>) -> Self {
         let reused = match (&settings.config, prepared) {
             (Ok(config), Some(prepared)) => prepared.pipeline_for(config),
@@ -187,7 +187,7 @@ impl Service {
                 let mut files = Vec::new();
                 let pipeline = settings.config.clone().and_then(|config| {
                     let (resources, loaded) =
-                        files::load(&config, files::baked_files(), &files::read_file)?;
+                        files::load(&config, files::baked_files(), &|path| std::fs::read(path))?;
                     files = loaded;
                     Pipeline::new(config, &resources)
                 });

@@ -75,11 +75,6 @@ pub fn load(
     Ok((resources, loaded))
 }
 
-/// The function's file system, for the component and the native tests alike.
-pub fn read_file(path: &str) -> std::io::Result<Vec<u8>> {
-    std::fs::read(path)
-}
-
 /// No file system: what the build-time initializer has (it may call no import).
 pub fn no_file_system(_: &str) -> std::io::Result<Vec<u8>> {
     Err(std::io::Error::other(

@@ -396,11 +396,7 @@ mod tests {
             format: crate::input::InputFormat::Jsonl,
             size: 0,
         };
-        let source = Source {
-            index: 0,
-            file: &file,
-            name: "in.jsonl".into(),
-        };
+        let source = Source::new(0, &file, &fields);
         let record = Record {
             position: 4,
             parsed: crate::record::parse(&bytes, &fields, &source.origin(4)),

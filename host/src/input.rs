@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use crate::record::RecordError;
+use crate::record::{Fields, RecordError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
@@ -78,8 +78,13 @@ impl InputFormat {
         }
     }
 
-    pub fn is_warc(self) -> bool {
-        matches!(self, Self::Warc | Self::WarcGz)
+    /// The fields this format's records carry: WARC records come out of `crate::warc` with fields of their
+    /// own; every other format's are the config's `[io]` keys.
+    pub fn fields(self, configured: &Fields) -> &Fields {
+        match self {
+            Self::Warc | Self::WarcGz => crate::warc::fields(),
+            _ => configured,
+        }
     }
 }
 

@@ -56,9 +56,20 @@ pub struct Source<'a> {
     pub file: &'a InputFile,
     /// Its relative path as shown in error records.
     pub name: String,
+    /// The fields its records are read by and written back with ([`crate::input::InputFormat::fields`]).
+    pub fields: &'a Fields,
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
+    pub fn new(index: usize, file: &'a InputFile, configured: &'a Fields) -> Self {
+        Self {
+            index,
+            file,
+            name: file.relative.display().to_string(),
+            fields: file.format.fields(configured),
+        }
+    }
+
     pub fn origin(&self, position: u64) -> Origin<'_> {
         Origin {
             file: &self.name,
@@ -527,11 +538,7 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
                 return Ok(());
             }
         }
-        let source = Source {
-            index,
-            file,
-            name: file.relative.display().to_string(),
-        };
+        let source = Source::new(index, file, &plan.fields);
         let context = Arc::new(self.job.file_context(&source)?);
         let records = crate::input::records(file, self.counter.clone(), plan.max_record_bytes)?;
         let mut chunk = 0u64;
@@ -622,19 +629,7 @@ fn work<J: Job>(
     } in work_rx.iter()
     {
         let file = &plan.inputs[shard.file];
-        let source = Source {
-            index: shard.file,
-            file,
-            name: file.relative.display().to_string(),
-        };
-        // WARC records come out of `crate::warc` with fields of their own.
-        let warc_fields;
-        let fields = if file.format.is_warc() {
-            warc_fields = crate::warc::fields();
-            &warc_fields
-        } else {
-            &plan.fields
-        };
+        let source = Source::new(shard.file, file, &plan.fields);
         let records: Vec<Record> = records
             .into_iter()
             .map(|raw| {
@@ -647,7 +642,7 @@ fn work<J: Job>(
                     },
                     Ok(bytes) => Record {
                         position: raw.position,
-                        parsed: record::parse(&bytes, fields, &origin),
+                        parsed: record::parse(&bytes, source.fields, &origin),
                         bytes: Some(bytes),
                     },
                 }

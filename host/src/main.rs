@@ -1098,9 +1098,13 @@ fn cmd_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
             let origin = record::Origin {
                 file: &name,
                 position: raw.position,
-                key: "line",
+                key: file.format.position_key(),
             };
-            match raw.body.and_then(|b| record::parse(&b, &fields, &origin)) {
+            let record_fields = file.format.fields(&fields);
+            match raw
+                .body
+                .and_then(|b| record::parse(&b, record_fields, &origin))
+            {
                 Ok(parsed) => docs.push(parsed.document),
                 Err(_) => unreadable += 1,
             }

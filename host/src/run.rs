@@ -55,7 +55,6 @@ struct Manifest {
 /// The judgment of `tamis run`: the configured pipeline, in one engine per worker.
 struct Judge<'a> {
     factory: &'a EngineFactory,
-    fields: &'a Fields,
     steps: Vec<StepName>,
     evaluate_all: bool,
     output: RecordShards,
@@ -125,7 +124,7 @@ impl Job for Judge<'_> {
                     let object = objects[i].take().unwrap_or_default();
                     lines.push((
                         destination,
-                        record::output_record(object, outcome, self.fields),
+                        record::output_record(object, outcome, source.fields),
                     ));
                 }
                 Some(Err(error)) => {
@@ -159,7 +158,6 @@ pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<R
     let fields = Fields::from_io(&config.io);
     let judge = Judge {
         factory,
-        fields: &fields,
         steps: config.steps.clone(),
         evaluate_all: config.evaluate_all,
         output: RecordShards::new(&plan.output),

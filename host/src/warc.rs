@@ -32,13 +32,14 @@ use crate::record::{Fields, RecordError};
 
 /// The fields of the JSON records this reader makes, whatever the config's `[io]` keys (those describe
 /// the user's JSON records, not WARC).
-pub fn fields() -> Fields {
-    Fields {
+pub fn fields() -> &'static Fields {
+    static FIELDS: std::sync::LazyLock<Fields> = std::sync::LazyLock::new(|| Fields {
         id: "id".into(),
         text: "text".into(),
         html: Some("html".into()),
         url: Some("url".into()),
-    }
+    });
+    &FIELDS
 }
 
 /// Header lines of one record, at most: a record with more is malformed.
@@ -48,7 +49,8 @@ const MAX_HEADER_BYTES: u64 = 1 << 20;
 struct RawWarc {
     start: u64,
     headers: Vec<(String, String)>,
-    block: Vec<u8>,
+    /// `None` when the block was over `max_record_bytes` and skipped without being held.
+    block: Option<Vec<u8>>,
 }
 
 /// A record that ends the file: where it starts, and what is wrong.
@@ -181,11 +183,8 @@ impl WarcRecords {
             }
             return Ok(Some(RawWarc {
                 start,
-                headers: vec![
-                    ("WARC-Type".into(), "oversized".into()),
-                    ("Content-Length".into(), length.to_string()),
-                ],
-                block: Vec::new(),
+                headers,
+                block: None,
             }));
         }
         let mut block = Vec::with_capacity(length.min(1 << 24) as usize);
@@ -206,7 +205,7 @@ impl WarcRecords {
         Ok(Some(RawWarc {
             start,
             headers,
-            block,
+            block: Some(block),
         }))
     }
 }
@@ -225,7 +224,18 @@ impl Iterator for WarcRecords {
             }
             Ok(Some(record)) => Some(RawRecord {
                 position: record.start,
-                body: document(&record.headers, &record.block, self.max_record_bytes),
+                body: match &record.block {
+                    Some(block) => document(&record.headers, block),
+                    None => Err(RecordError::new(
+                        "too_long",
+                        format!(
+                            "offset {}: a WARC record of {} bytes, over --max-record-bytes ({})",
+                            record.start,
+                            header(&record.headers, "Content-Length").unwrap_or("?"),
+                            self.max_record_bytes
+                        ),
+                    )),
+                },
             }),
             Err((start, error)) => {
                 self.done = true;
@@ -273,11 +283,7 @@ fn unbracket(value: &str) -> &str {
 }
 
 /// The JSON record of a WARC record that is a document, or why it is not one.
-fn document(
-    headers: &[(String, String)],
-    block: &[u8],
-    max_record_bytes: u64,
-) -> Result<Vec<u8>, RecordError> {
+fn document(headers: &[(String, String)], block: &[u8]) -> Result<Vec<u8>, RecordError> {
     let kind = header(headers, "WARC-Type")
         .unwrap_or("")
         .to_ascii_lowercase();
@@ -308,15 +314,6 @@ fn document(
             );
             let text = String::from_utf8_lossy(block);
             return Ok(render(id, url, "text", &text, metadata));
-        }
-        "oversized" => {
-            return Err(RecordError::new(
-                "too_long",
-                format!(
-                    "a WARC record of {} bytes, over --max-record-bytes ({max_record_bytes})",
-                    header(headers, "Content-Length").unwrap_or("?")
-                ),
-            ));
         }
         "request" => {
             return not_a_document(
@@ -617,6 +614,19 @@ mod tests {
         assert_eq!(doc["text"], text);
         assert!(doc.get("html").is_none());
         assert_eq!(doc["metadata"]["content_type"], "text/plain");
+    }
+
+    #[test]
+    fn a_record_over_the_limit_is_skipped_and_the_next_one_still_read() {
+        let mut bytes = warc("resource", "1", "", &[b'x'; 300]);
+        bytes.extend(warc("request", "2", "", b"GET / HTTP/1.1\r\n\r\n"));
+        let got: Vec<RawRecord> =
+            WarcRecords::new(Box::new(std::io::Cursor::new(bytes)), 100).collect();
+        let kinds: Vec<&str> = got
+            .iter()
+            .map(|r| r.body.as_ref().err().map_or("document", |e| e.kind))
+            .collect();
+        assert_eq!(kinds, ["too_long", "warc_request"]);
     }
 
     #[test]

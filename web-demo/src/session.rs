@@ -212,8 +212,7 @@ impl Session {
                     ),
                 ))
             })?;
-        let previous = self.files.get(kind).map(<[u8]>::to_vec);
-        self.files.set(kind, bytes);
+        let previous = self.files.set(kind, bytes);
         match Pipeline::new(self.config().clone(), &self.files) {
             Ok(pipeline) => {
                 self.pipeline = pipeline;

@@ -23,6 +23,7 @@ const state = {
   stepNanos: null, // time per step over the file
   current: null, // the document on show: {judged, raw}
   files: {}, // bytes of the files the user picked, by the config key naming them, for the file worker
+  filesVersion: 0, // bumped whenever `files` changes, so the worker knows when to hand them over again
 };
 
 // The steps that read a file, the key that names it and what the file is.
@@ -235,6 +236,7 @@ function fileInput({ key, label: text, accept }) {
       state.demo.setFile(key, bytes);
       if (bytes) state.files[key] = bytes; // for the file worker, which holds a core of its own
       else delete state.files[key];
+      state.filesVersion++;
       const path = $(inputId(key));
       if (path) path.value = file ? file.name : '';
       setOption(key, file ? file.name : null);
@@ -512,6 +514,7 @@ async function judgeFile() {
         run,
         config: JSON.stringify(state.config),
         files: state.files,
+        filesVersion: state.filesVersion,
         name,
         text,
         chunk: FILE_CHUNK_BYTES,

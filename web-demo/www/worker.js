@@ -1,24 +1,17 @@
 // Judges a dropped file off the page's thread, so the page stays responsive however large the file.
 //
-// The page sends {run, config (JSON), files ({config key: bytes}), name, text, chunk}; the worker judges the
-// text piece by piece (whole lines, about `chunk` bytes each) with the same wasm core the page uses, and
-// answers each piece with {run, raw, ms} (raw: the core's JSON for the piece), then {run, done: true}, or
-// {run, error}. A newer run is started by the page on a fresh worker, so there is no cancelling here.
+// The page sends {run, config (JSON), files ({config key: bytes}), filesVersion, name, text, chunk}; the
+// worker judges the text piece by piece (whole lines, about `chunk` bytes each) with the same wasm core
+// the page uses, and answers each piece with {run, raw, ms} (raw: the core's JSON for the piece), then
+// {run, done: true}, or {run, error}. A newer run is started by the page on a fresh worker, so there is
+// no cancelling here.
 
 import init, { Demo } from './pkg/tamis_web.js';
 
 const ready = init();
 let demo = null;
 let heldConfig = null;
-let heldFiles = null;
-
-/** The same files: the same keys, each the same length and bytes (the page sends copies). */
-function sameFiles(a, b) {
-  if (!a || !b) return a === b;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  return keys.every((k) => b[k] && a[k].length === b[k].length && a[k].every((x, i) => x === b[k][i]));
-}
+let heldFilesVersion = null;
 
 function countLines(s) {
   let n = 0;
@@ -27,17 +20,17 @@ function countLines(s) {
 }
 
 self.onmessage = async ({ data }) => {
-  const { run, config, files, name, text, chunk } = data;
+  const { run, config, files, filesVersion, name, text, chunk } = data;
   try {
     await ready;
-    if (!demo || heldConfig !== config || !sameFiles(heldFiles, files)) {
+    if (!demo || heldConfig !== config || heldFilesVersion !== filesVersion) {
       demo?.free();
       demo = new Demo();
       // The files first: a config that names a file is refused without it.
       for (const [key, bytes] of Object.entries(files ?? {})) demo.setFile(key, bytes);
       demo.configure(config, 'json');
       heldConfig = config;
-      heldFiles = files;
+      heldFilesVersion = filesVersion;
     }
     let line = 1;
     let at = 0;

@@ -76,7 +76,6 @@ struct Decided {
 /// The judgment of the filter stage: each record carried to where the clusters stage decided.
 struct Filter<'a> {
     config: &'a Config,
-    fields: &'a Fields,
     plan: &'a DedupPlan,
     output: RecordShards,
 }
@@ -131,7 +130,7 @@ impl Filter<'_> {
         record: Record,
         counts: &mut FileCounts,
     ) -> (Destination, String) {
-        let fields = self.fields;
+        let fields = source.fields;
         counts.docs_in += 1;
         let error = |counts: &mut FileCounts, id: Option<&str>, message: &str| {
             counts.errors += 1;
@@ -216,7 +215,6 @@ pub fn run(config: &Config, fields: &Fields, plan: &DedupPlan) -> Result<Vec<Sta
     let finished = job::drive(
         &Filter {
             config,
-            fields,
             plan,
             output: RecordShards::new(&plan.output),
         },

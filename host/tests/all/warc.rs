@@ -168,7 +168,12 @@ fn a_crawl_archive_decodes_each_page_by_its_charset_and_reports_every_other_reco
     std::fs::write(&input, &archive)?;
 
     let config = dir.path().join("tamis.toml");
-    std::fs::write(&config, "steps = [\"html\", \"normalize\"]\n")?;
+    // The `[io]` keys describe the user's JSON records; WARC records have their own fields, which they are
+    // read by and written back with.
+    std::fs::write(
+        &config,
+        "steps = [\"html\", \"normalize\"]\n[io]\ntext_key = \"content\"\n",
+    )?;
     let out = dir.path().join("out");
     tamis_job_ok("run", &config, &input, &out, &["--quiet"])?;
     let counts = stats_counts(&out)?;
@@ -193,6 +198,7 @@ fn a_crawl_archive_decodes_each_page_by_its_charset_and_reports_every_other_reco
         "{}",
         cafe["text"]
     );
+    ensure!(cafe.get("content").is_none(), "{cafe}");
     ensure!(
         cafe["metadata"]["charset"] == "windows-1252" && cafe["metadata"]["charset_from"] == "meta",
         "{}",

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use tamis_core::{Config, Document, Pipeline, Resources};
 use tamis_tests::edge::{EdgeServer, batches, edge_lid_wasm};
-use tamis_tests::fasttext_ref::lid176;
+use tamis_tests::fasttext_ref::{self, lid176};
 use tamis_tests::{read_jsonl, shared_data, web_documents};
 
 /// Well under the function's 8 MiB default, so every batch is accepted.
@@ -466,27 +466,11 @@ fn a_bad_config_is_reported_by_health_and_does_not_crash_the_function() -> Resul
     Ok(())
 }
 
-/// Every text of the shared language-ID data (UDHR articles, whatlang's examples), as documents.
-fn langid_documents() -> Result<Vec<Document>> {
-    let mut docs = Vec::new();
-    for file in [
-        "langid/udhr_articles_1-3.jsonl.gz",
-        "langid/whatlang_examples.jsonl",
-    ] {
-        for v in read_jsonl(&shared_data(file))? {
-            let id = v["id"].as_str().context("text without id")?;
-            let text = v["text"].as_str().context("text without text")?;
-            docs.push(Document::text(id, text));
-        }
-    }
-    Ok(docs)
-}
-
 /// The language-ID model reaches the edge two ways: baked into the component at build time
 /// (`scripts/build-edge.sh --config`, here through `scripts/build-edge-lid.sh`), and from the function's
 /// files (Spin's static `files`, here `wasmtime serve --dir`). Either way the edge answers what the native
-/// core answers with the same model and config, on every text of the shared language-ID data and on web
-/// documents, and `/v1/health` says where the model came from.
+/// core answers with the same model and config, on every text of the shared language-ID data and of the
+/// web development set, and `/v1/health` says where the model came from.
 #[test]
 fn a_baked_model_and_a_model_from_the_functions_files_judge_as_the_native_core_does() -> Result<()>
 {
@@ -495,8 +479,13 @@ fn a_baked_model_and_a_model_from_the_functions_files_judge_as_the_native_core_d
         language_model: Some(model.clone()),
         ..Resources::default()
     };
-    let mut docs = langid_documents()?;
-    docs.extend(web_documents()?.into_iter().take(300));
+    // The texts the fastText parity test compares with fastText itself: the shared language-ID data and
+    // the web development set.
+    let docs: Vec<Document> = fasttext_ref::parity_texts()?
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| Document::text(format!("text-{i}"), text))
+        .collect();
     let lid_wasm = edge_lid_wasm()?;
 
     let baked = EdgeServer::start_component(&lid_wasm, &[], &[])?;
