@@ -206,6 +206,8 @@ pub struct Outcome {
     pub text: String,
     /// The page title, when the `html` step found one.
     pub title: Option<String>,
+    /// What the page declares about itself, when the `html` step found anything.
+    pub page: Option<crate::html::PageMeta>,
     /// Every rule that ran, in order (with `evaluate_all`, also those after the first failure).
     pub checks: Vec<Check>,
     /// Personal data found in `text`.

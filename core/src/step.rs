@@ -36,6 +36,8 @@ pub struct Draft {
     pub url: Option<String>,
     /// The page title, once the `html` step found one.
     pub title: Option<String>,
+    /// What the page declares about itself (author, date, site name, language), from the `html` step.
+    pub page: Option<crate::html::PageMeta>,
     /// Every rule run so far.
     pub checks: Vec<Check>,
     /// Personal data found so far.
@@ -63,6 +65,7 @@ impl Draft {
             html: None,
             url: None,
             title: None,
+            page: None,
             checks: Vec::new(),
             pii: Vec::new(),
             language: None,
@@ -156,6 +159,7 @@ impl Draft {
             reason,
             text: self.text,
             title: self.title,
+            page: self.page,
             checks: self.checks,
             pii: self.pii,
             language: self.language,

@@ -29,6 +29,9 @@ pub struct Annotation<'a> {
     /// The page title the `html` step found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<&'a str>,
+    /// Author, publication date, site name and declared language, where the page states them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<&'a crate::html::PageMeta>,
     /// The language the `language` step identified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<&'a LanguageGuess>,
@@ -56,6 +59,7 @@ impl<'a> Annotation<'a> {
             reason: outcome.reason.as_ref().map(Check::describe),
             reason_check: outcome.reason.as_ref(),
             title: outcome.title.as_deref(),
+            page: outcome.page.as_ref(),
             language: outcome.language.as_ref(),
             scores: &outcome.scores,
             pii: &outcome.pii,
@@ -163,6 +167,7 @@ mod tests {
             reason: Some(check.clone()),
             text: "Too short.".into(),
             title: None,
+            page: None,
             checks: vec![check],
             pii: Vec::new(),
             language: None,

@@ -47,6 +47,7 @@ fn step_by_step(config: &Config, steps: &[Box<dyn Step>], id: &str, text: &str) 
         reason,
         text,
         title: None,
+        page: None,
         checks: all.checks,
         pii: all.pii,
         language: all.language,

@@ -126,6 +126,7 @@ mod tests {
             reason: None,
             text: "Hello!".into(),
             title: None,
+            page: None,
             checks: Vec::new(),
             pii: Vec::new(),
             language: None,

@@ -224,6 +224,7 @@ mod tests {
             reason,
             text: "text".into(),
             title: None,
+            page: None,
             checks: Vec::new(),
             pii: Vec::new(),
             language: None,

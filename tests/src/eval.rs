@@ -113,7 +113,12 @@ pub struct HtmlReport {
 /// nothing skipped and no main-content preference, so what is compared is the choice of content, not
 /// entity decoding or whitespace.
 pub fn html_extraction(path: &Path) -> Result<HtmlReport> {
-    let extractor = Extract::new(&HtmlConfig::default())?;
+    html_extraction_with(path, &HtmlConfig::default())
+}
+
+/// [`html_extraction`] with a chosen `html` config.
+pub fn html_extraction_with(path: &Path, config: &HtmlConfig) -> Result<HtmlReport> {
+    let extractor = Extract::new(config)?;
     let reader = Extract::new(&HtmlConfig {
         skip: vec!["script".into(), "style".into()],
         prefer_main: false,
@@ -160,6 +165,117 @@ pub fn html_extraction(path: &Path) -> Result<HtmlReport> {
         micro_prf: Prf::from_counts(hits, predicted, expected),
         worst,
     })
+}
+
+/// Which pages of a snippet file to score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Half {
+    /// Every page.
+    All,
+    /// The pages whose id hashes even: the half extraction rules were tuned on.
+    Tune,
+    /// The other half, kept back from tuning to check that a rule generalizes.
+    Check,
+}
+
+impl Half {
+    fn holds(self, id: &str) -> bool {
+        // FNV-1a: stable across runs and platforms, unlike the std hasher.
+        let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        match self {
+            Half::All => true,
+            Half::Tune => hash % 2 == 0,
+            Half::Check => hash % 2 == 1,
+        }
+    }
+}
+
+/// Snippet scores of main-text extraction, counted as trafilatura's `tests/eval_common.py` counts them.
+#[derive(Debug, Clone, Default)]
+pub struct SnippetReport {
+    pub pages: usize,
+    /// "Must appear" snippets found / all of them.
+    pub with_found: usize,
+    pub with_total: usize,
+    /// "Must not appear" snippets absent / all of them.
+    pub without_absent: usize,
+    pub without_total: usize,
+    /// Per page: id, with-snippets missed, without-snippets present.
+    pub misses: Vec<(String, Vec<String>, Vec<String>)>,
+}
+
+impl SnippetReport {
+    pub fn found(&self) -> f64 {
+        self.with_found as f64 / self.with_total.max(1) as f64
+    }
+    pub fn absent(&self) -> f64 {
+        self.without_absent as f64 / self.without_total.max(1) as f64
+    }
+    /// The mean of the two rates, trafilatura's headline figure.
+    pub fn mean(&self) -> f64 {
+        (self.found() + self.absent()) / 2.0
+    }
+}
+
+/// Scores the `html` step on pages with `with` (must appear) and `without` (must not appear) snippets.
+///
+/// As in trafilatura's evaluation, whitespace runs are collapsed to one space in both the extracted text
+/// and the snippet, then each snippet is a substring test over the whole text.
+pub fn html_snippets(path: &Path, config: &HtmlConfig, half: Half) -> Result<SnippetReport> {
+    let extractor = Extract::new(config)?;
+    let mut report = SnippetReport::default();
+    for row in read_jsonl(path)? {
+        let id = row["id"].as_str().context("page without id")?;
+        if !half.holds(id) {
+            continue;
+        }
+        let html = row["html"]
+            .as_str()
+            .with_context(|| format!("{id}: no html"))?;
+        let text = extractor
+            .extract(html)
+            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?
+            .text;
+        let text = collapse_whitespace(&text);
+        let snippets = |key: &str| -> Result<Vec<String>> {
+            row[key]
+                .as_array()
+                .with_context(|| format!("{id}: no `{key}` list"))?
+                .iter()
+                .map(|s| {
+                    s.as_str()
+                        .map(collapse_whitespace)
+                        .with_context(|| format!("{id}: a `{key}` snippet is not a string"))
+                })
+                .collect()
+        };
+        let (with, without) = (snippets("with")?, snippets("without")?);
+        let missed: Vec<String> = with
+            .iter()
+            .filter(|s| !text.contains(s.as_str()))
+            .cloned()
+            .collect();
+        let present: Vec<String> = without
+            .iter()
+            .filter(|s| text.contains(s.as_str()))
+            .cloned()
+            .collect();
+        report.pages += 1;
+        report.with_total += with.len();
+        report.with_found += with.len() - missed.len();
+        report.without_total += without.len();
+        report.without_absent += without.len() - present.len();
+        if !missed.is_empty() || !present.is_empty() {
+            report.misses.push((id.to_string(), missed, present));
+        }
+    }
+    Ok(report)
+}
+
+fn collapse_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Language-ID accuracy by ISO 639-3 code.

@@ -9,6 +9,7 @@ const $ = (id) => document.getElementById(id);
 const SUGGESTIONS = {
   mode: ['tag', 'hash', 'mask', 'detect'],
   form: ['nfc', 'nfkc'],
+  favor: ['precision', 'balanced', 'recall'],
 };
 const FILE_CHUNK_BYTES = 256 * 1024;
 
@@ -393,6 +394,10 @@ function showDocument(doc) {
     ['language', o.language ? `${o.language.code} (confidence ${formatNumber(o.language.confidence)})` : '—'],
     ['tokens', o.tokens ?? '— (no tokens step)'],
     ['title', o.title ?? '—'],
+    // What the page declares about itself (the html step), only when it declares something.
+    ...[['author', 'author'], ['published', 'date'], ['site', 'site_name'], ['declared language', 'language']]
+      .filter(([, key]) => o.page?.[key])
+      .map(([label, key]) => [label, o.page[key]]),
     ['personal data', `${(o.pii ?? []).length} span${(o.pii ?? []).length === 1 ? '' : 's'}`],
     ['exact hash', o.hashes ? o.hashes.exact : '—'],
   ];

@@ -146,6 +146,12 @@ mod guest {
             reason: o.reason.map(check_to_wit),
             text: o.text,
             title: o.title,
+            page: o.page.map(|p| wit::PageMeta {
+                author: p.author,
+                date: p.date,
+                site_name: p.site_name,
+                language: p.language,
+            }),
             checks: o.checks.into_iter().map(check_to_wit).collect(),
             pii: o
                 .pii

@@ -730,13 +730,23 @@ fn per_document_json_is_byte_identical_in_host_wasm_host_native_edge_and_browser
         .collect();
     let (presidio_text, _) = presidio_document(work.path())?;
     records.push(json!({"id": DOC_ID, "text": presidio_text}));
+    // Raw pages too, so that main-text extraction with a non-default `favor`, its block counts and the
+    // page metadata are compared across runtimes.
+    records.extend(
+        read_jsonl(&shared_data("html/trafilatura_eval_dev.jsonl.gz"))?
+            .into_iter()
+            .step_by(40)
+            .map(|r| json!({"id": r["id"], "html": r["html"], "url": r["url"]})),
+    );
     let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
     let input = work.path().join("docs.jsonl");
     std::fs::write(&input, &jsonl)?;
-    let config = Config {
+    let mut config = Config {
         evaluate_all: true,
         ..Config::default()
     };
+    config.io.html_key = Some("html".into());
+    config.html.favor = tamis_core::html::Favor::Precision;
     let config_toml = config.render(ConfigFormat::Toml)?;
     let config_file = work.path().join("tamis.toml");
     std::fs::write(&config_file, &config_toml)?;
@@ -819,7 +829,15 @@ fn per_document_json_is_byte_identical_in_host_wasm_host_native_edge_and_browser
     let server = EdgeServer::start(&[("TAMIS_CONFIG", config_toml.as_str())])?;
     let docs: Vec<Value> = records
         .iter()
-        .map(|r| json!({"id": r["id"], "text": r["text"], "url": r["url"]}))
+        .map(|r| {
+            let mut doc = json!({"id": r["id"], "url": r["url"]});
+            for key in ["text", "html"] {
+                if !r[key].is_null() {
+                    doc[key] = r[key].clone();
+                }
+            }
+            doc
+        })
         .collect();
     let body = json!({ "docs": docs }).to_string();
     let mut response = ureq::post(&server.url("/v1/clean"))

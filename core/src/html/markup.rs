@@ -1,0 +1,236 @@
+//! The two streaming lol_html passes: the page becomes its visible text, with markers where elements open
+//! and close.
+//!
+//! lol_html is a streaming rewriter. It never builds a tree, so its memory stays bounded on huge or
+//! broken pages. The block scorer still needs to know which text sits in which element, so the first
+//! pass writes that into the stream itself:
+//!
+//! 1. *Prune and mark.* Whole subtrees that are never content (scripts, styles, `nav`, forms, hidden
+//!    elements, the configured `skip` list) are removed by the rewriter, which knows where each element
+//!    ends even when its end tag is implied. Every block element and every link gets an *open* marker
+//!    (a private-use character and the element's number) as its first content and a *close* marker as
+//!    its last, and its class, id, role and itemprop are read once into a [`Hint`]. The `<title>` and the
+//!    metadata in `<head>` are captured here.
+//! 2. *Collect.* A second rewriter keeps only the text, markers included: tags, comments and attributes
+//!    go.
+//!
+//! `tree.rs` then reads that text once, left to right, into blocks.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use lol_html::html_content::{ContentType, Element, TextChunk};
+use lol_html::{
+    DocumentContentHandlers, ElementContentHandlers, HtmlRewriter, MemorySettings, Selector,
+    Settings,
+};
+
+use super::meta::{MetaSink, PageMeta};
+use super::vocab::{self, Hint};
+
+/// Starts an element's number: `OPEN`, decimal digits, `END`.
+pub const OPEN: char = '\u{E002}';
+/// Starts a closing element's number: `CLOSE`, decimal digits, `END`.
+pub const CLOSE: char = '\u{E003}';
+/// Ends a number.
+pub const END: char = '\u{E004}';
+/// A `<br>`: a line break inside a block.
+pub const BREAK: char = '\u{E001}';
+/// A boundary that belongs to no element (`<hr>`).
+pub const BLOCK: char = '\u{E000}';
+
+/// Every marker; a page's own text never keeps one.
+pub const MARKERS: [char; 5] = [BLOCK, BREAK, OPEN, CLOSE, END];
+
+/// Elements that start a block, and links (inline, but the scorer counts their text).
+const MARKED: &str = "p, div, section, article, main, h1, h2, h3, h4, h5, h6, ul, ol, li, dl, dt, dd, \
+    table, thead, tbody, tfoot, tr, blockquote, pre, figure, figcaption, address, details, summary, \
+    center, body, a";
+
+/// What kind of element a marked node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    P,
+    Div,
+    Section,
+    Article,
+    Main,
+    Heading,
+    List,
+    ListItem,
+    Table,
+    Row,
+    Quote,
+    Pre,
+    Figure,
+    Body,
+    Link,
+    Other,
+}
+
+impl Tag {
+    fn of(name: &str) -> Self {
+        match name {
+            "p" => Tag::P,
+            "div" | "center" => Tag::Div,
+            "section" => Tag::Section,
+            "article" => Tag::Article,
+            "main" => Tag::Main,
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => Tag::Heading,
+            "ul" | "ol" | "dl" => Tag::List,
+            "li" | "dt" | "dd" => Tag::ListItem,
+            "table" | "thead" | "tbody" | "tfoot" => Tag::Table,
+            "tr" => Tag::Row,
+            "blockquote" => Tag::Quote,
+            "pre" => Tag::Pre,
+            "figure" | "figcaption" => Tag::Figure,
+            "body" => Tag::Body,
+            "a" => Tag::Link,
+            _ => Tag::Other,
+        }
+    }
+
+    /// Links are inline: they neither start nor end a block.
+    pub fn is_block(self) -> bool {
+        self != Tag::Link
+    }
+}
+
+/// One marked element, numbered in the order its start tag came.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeInfo {
+    pub tag: Tag,
+    pub hint: Hint,
+}
+
+/// The page after both passes.
+pub struct Marked {
+    /// Visible text with markers; entities not yet decoded.
+    pub text: String,
+    /// Marked elements by number.
+    pub nodes: Vec<NodeInfo>,
+    /// The `<title>`'s raw text.
+    pub title: Option<String>,
+    /// What the page states about itself.
+    pub meta: PageMeta,
+}
+
+fn selector(s: &str) -> Result<Selector, String> {
+    s.parse::<Selector>()
+        .map_err(|e| format!("selector {s}: {e}"))
+}
+
+/// Runs both passes over a page whose text holds no marker.
+pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, String> {
+    let memory = || MemorySettings::new().with_max_allowed_memory_usage(max_memory);
+    let title: Rc<RefCell<Option<String>>> = Rc::default();
+    let nodes: Rc<RefCell<Vec<NodeInfo>>> = Rc::default();
+    let meta: Rc<RefCell<MetaSink>> = Rc::default();
+
+    let mut settings = Settings::new().with_memory_settings(memory());
+    let title_sink = Rc::clone(&title);
+    settings = settings.append_element_content_handler((
+        Cow::Owned(selector("title")?),
+        ElementContentHandlers::default().text(move |t: &mut TextChunk| {
+            title_sink
+                .borrow_mut()
+                .get_or_insert_with(String::new)
+                .push_str(t.as_str());
+            Ok(())
+        }),
+    ));
+    for (sel, handlers) in super::meta::handlers(&meta)? {
+        settings = settings.append_element_content_handler((Cow::Owned(sel), handlers));
+    }
+    settings = settings.append_element_content_handler((
+        Cow::Owned(selector("head")?),
+        ElementContentHandlers::default().element(|el: &mut Element| {
+            el.remove();
+            Ok(())
+        }),
+    ));
+    for sel in skip {
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.clone()),
+            ElementContentHandlers::default().element(|el: &mut Element| {
+                el.remove();
+                Ok(())
+            }),
+        ));
+    }
+    let node_sink = Rc::clone(&nodes);
+    settings = settings.append_element_content_handler((
+        Cow::Owned(selector(MARKED)?),
+        ElementContentHandlers::default().element(move |el: &mut Element| {
+            let tag = Tag::of(&el.tag_name());
+            let attr = |name: &str| el.get_attribute(name);
+            let (class, id, role, itemprop) =
+                (attr("class"), attr("id"), attr("role"), attr("itemprop"));
+            let hint = vocab::hint(
+                class.as_deref(),
+                id.as_deref(),
+                role.as_deref(),
+                itemprop.as_deref(),
+            );
+            let mut nodes = node_sink.borrow_mut();
+            let number = nodes.len();
+            nodes.push(NodeInfo { tag, hint });
+            el.prepend(&format!("{OPEN}{number}{END}"), ContentType::Text);
+            if el.can_have_content() {
+                el.append(&format!("{CLOSE}{number}{END}"), ContentType::Text);
+            }
+            Ok(())
+        }),
+    ));
+    settings = settings.append_element_content_handler((
+        Cow::Owned(selector("br, hr, td, th, img")?),
+        ElementContentHandlers::default().element(|el: &mut Element| {
+            let mark = match el.tag_name().as_str() {
+                "br" => BREAK,
+                "hr" => BLOCK,
+                _ => ' ',
+            };
+            el.before(&mark.to_string(), ContentType::Text);
+            Ok(())
+        }),
+    ));
+
+    let mut pruned = Vec::with_capacity(html.len());
+    let mut rewriter = HtmlRewriter::new(settings, |chunk: &[u8]| pruned.extend_from_slice(chunk));
+    rewriter
+        .write(html.as_bytes())
+        .map_err(|e| format!("HTML could not be parsed: {e}"))?;
+    rewriter
+        .end()
+        .map_err(|e| format!("HTML could not be parsed: {e}"))?;
+
+    let text: Rc<RefCell<String>> = Rc::new(RefCell::new(String::with_capacity(pruned.len() / 2)));
+    let sink = Rc::clone(&text);
+    let settings = Settings::new()
+        .with_memory_settings(memory())
+        .append_document_content_handler(DocumentContentHandlers::default().text(
+            move |t: &mut TextChunk| {
+                sink.borrow_mut().push_str(t.as_str());
+                Ok(())
+            },
+        ));
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    rewriter
+        .write(&pruned)
+        .map_err(|e| format!("HTML could not be parsed: {e}"))?;
+    rewriter
+        .end()
+        .map_err(|e| format!("HTML could not be parsed: {e}"))?;
+
+    let text = text.take();
+    let nodes = nodes.take();
+    let title = title.take();
+    let meta = meta.take().finish();
+    Ok(Marked {
+        text,
+        nodes,
+        title,
+        meta,
+    })
+}
