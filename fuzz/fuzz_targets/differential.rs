@@ -166,6 +166,12 @@ fn outcome_from_wit(o: wit::Outcome) -> Outcome {
         reason: o.reason.map(check_from_wit),
         text: o.text,
         title: o.title,
+        page: o.page.map(|p| tamis_core::html::PageMeta {
+            author: p.author,
+            date: p.date,
+            site_name: p.site_name,
+            language: p.language,
+        }),
         checks: o.checks.into_iter().map(check_from_wit).collect(),
         pii: o
             .pii

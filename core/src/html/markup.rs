@@ -110,6 +110,9 @@ pub struct Marked {
     pub text: String,
     /// Marked elements by number.
     pub nodes: Vec<NodeInfo>,
+    /// `tag#id.class` of the elements whose hint names chrome, by number (ascending), so that a drop can
+    /// name the element that caused it.
+    pub labels: Vec<(u32, String)>,
     /// The `<title>`'s raw text.
     pub title: Option<String>,
     /// What the page states about itself.
@@ -126,6 +129,7 @@ pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, 
     let memory = || MemorySettings::new().with_max_allowed_memory_usage(max_memory);
     let title: Rc<RefCell<Option<String>>> = Rc::default();
     let nodes: Rc<RefCell<Vec<NodeInfo>>> = Rc::default();
+    let labels: Rc<RefCell<Vec<(u32, String)>>> = Rc::default();
     let meta: Rc<RefCell<MetaSink>> = Rc::default();
 
     let mut settings = Settings::new().with_memory_settings(memory());
@@ -160,6 +164,7 @@ pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, 
         ));
     }
     let node_sink = Rc::clone(&nodes);
+    let label_sink = Rc::clone(&labels);
     settings = settings.append_element_content_handler((
         Cow::Owned(selector(MARKED)?),
         ElementContentHandlers::default().element(move |el: &mut Element| {
@@ -173,8 +178,19 @@ pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, 
                 role.as_deref(),
                 itemprop.as_deref(),
             );
+
             let mut nodes = node_sink.borrow_mut();
             let number = nodes.len();
+            if hint.negative {
+                let mut label = el.tag_name();
+                for (mark, value) in [('#', &id), ('.', &class), ('@', &role), ('~', &itemprop)] {
+                    if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                        label.push(mark);
+                        label.extend(value.chars().take(80));
+                    }
+                }
+                label_sink.borrow_mut().push((number as u32, label));
+            }
             nodes.push(NodeInfo { tag, hint });
             el.prepend(&format!("{OPEN}{number}{END}"), ContentType::Text);
             if el.can_have_content() {
@@ -225,11 +241,13 @@ pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, 
 
     let text = text.take();
     let nodes = nodes.take();
+    let labels = labels.take();
     let title = title.take();
     let meta = meta.take().finish();
     Ok(Marked {
         text,
         nodes,
+        labels,
         title,
         meta,
     })

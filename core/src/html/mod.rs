@@ -181,23 +181,28 @@ impl Extract {
         };
         let marked = markup::mark(&html, &self.skip, self.max_parser_memory)?;
         let tree = tree::read(&marked);
-        let (why, decisions) = if self.prefer_main {
+        let choice = if self.prefer_main {
             select::choose(&tree, self.favor, self.min_main_words)
         } else {
-            let all = Decisions {
-                blocks: tree.runs.len() as u32,
-                kept: tree.runs.len() as u32,
-                ..Decisions::default()
-            };
-            (vec![None; tree.runs.len()], all)
+            select::every_block(&tree)
+        };
+        let decisions = choice.decisions;
+        let label = |number: u32| -> Option<String> {
+            let at = marked
+                .labels
+                .binary_search_by_key(&number, |(n, _)| *n)
+                .ok()?;
+            Some(marked.labels[at].1.clone())
         };
         let blocks = tree
             .runs
             .into_iter()
-            .zip(why)
-            .map(|(run, dropped)| Block {
+            .zip(choice.why)
+            .zip(choice.cause)
+            .map(|((run, dropped), cause)| Block {
                 text: run.text,
                 dropped,
+                by: (cause != tree::ROOT).then(|| label(cause)).flatten(),
             })
             .collect();
         let title = marked
@@ -215,6 +220,9 @@ pub struct Block {
     pub text: String,
     /// Why it is not in the main text; `None` when it is.
     pub dropped: Option<Drop>,
+    /// For a block dropped as chrome, the element whose class, id, role or itemprop named it, as
+    /// `tag#id.class@role~itemprop` (e.g. `div#comments.comment-list`).
+    pub by: Option<String>,
 }
 
 impl Step for Extract {
@@ -240,6 +248,7 @@ impl Step for Extract {
             ("html_dropped_outside_main", d.outside_main),
             ("html_dropped_link_list", d.link_list),
             ("html_dropped_edge", d.edge),
+            ("html_dropped_phrase", d.phrase),
             ("html_fallback", u32::from(d.fallback)),
         ] {
             draft.score(name, f64::from(value));
@@ -334,7 +343,7 @@ mod tests {
         let d = out.decisions;
         assert_eq!(
             d.blocks,
-            d.kept + d.chrome + d.outside_main + d.link_list + d.edge
+            d.kept + d.chrome + d.outside_main + d.link_list + d.edge + d.phrase
         );
         assert!(d.chrome >= 3 && d.link_list >= 1, "{d:?}");
     }
@@ -351,6 +360,15 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(fate("Paragraph 2"), None);
+        let by = |needle: &str| {
+            blocks
+                .iter()
+                .find(|b| b.text.contains(needle))
+                .and_then(|b| b.by.clone())
+        };
+        assert_eq!(by("First comment").as_deref(), Some("div#comments"));
+        assert_eq!(by("Share this").as_deref(), Some("div.share-bar"));
+        assert_eq!(by("Paragraph 2"), None);
         assert_eq!(fate("Share this"), Some(Drop::Chrome));
         assert_eq!(fate("First comment"), Some(Drop::Chrome));
         assert_eq!(fate("Another story"), Some(Drop::LinkList));

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::markup::Tag;
 use super::tree::{ROOT, Tree};
+use super::vocab;
 
 /// Which way extraction leans when a block is in doubt.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +57,8 @@ struct Thresholds {
     /// Runs this long (non-space characters) and link-poor bound the kept text; shorter runs outside
     /// that span are dropped; 0: never.
     edge_good: u32,
+    /// Drop short lines that read as chrome.
+    phrases: bool,
 }
 
 impl Favor {
@@ -68,6 +71,7 @@ impl Favor {
                 container: true,
                 prose_outside: 0,
                 edge_good: 80,
+                phrases: true,
             },
             Favor::Balanced => Thresholds {
                 link_list: 0.25,
@@ -76,6 +80,7 @@ impl Favor {
                 container: true,
                 prose_outside: 150,
                 edge_good: 50,
+                phrases: true,
             },
             Favor::Recall => Thresholds {
                 link_list: 0.5,
@@ -84,6 +89,7 @@ impl Favor {
                 container: false,
                 prose_outside: 0,
                 edge_good: 0,
+                phrases: false,
             },
         }
     }
@@ -104,6 +110,8 @@ pub struct Decisions {
     pub link_list: u32,
     /// Dropped as a short run before or after the main text.
     pub edge: u32,
+    /// Dropped as a short line that reads as chrome.
+    pub phrase: u32,
     /// The container was too short and the page fell back to chrome-by-name pruning (1) or to every
     /// block (2); 0 when the container was used.
     pub fallback: u8,
@@ -120,6 +128,8 @@ pub enum Drop {
     LinkList,
     /// A short run at the start or end of the kept text.
     Edge,
+    /// A short line that reads as chrome ("Share this:", "Related posts", "Photo: ...").
+    Phrase,
 }
 
 impl Drop {
@@ -130,12 +140,37 @@ impl Drop {
             Drop::OutsideMain => "outside_main",
             Drop::LinkList => "link_list",
             Drop::Edge => "edge",
+            Drop::Phrase => "phrase",
         }
     }
 }
 
-/// Decides which runs to keep. Returns, per run, why it is dropped (`None`: kept), and the tally.
-pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> (Vec<Option<Drop>>, Decisions) {
+/// What [`choose`] decided for each run.
+pub struct Choice {
+    /// Why each run is dropped; `None`: kept.
+    pub why: Vec<Option<Drop>>,
+    /// For a run dropped as chrome or as a link list, the element that made it so; else [`ROOT`].
+    pub cause: Vec<u32>,
+    /// The tally.
+    pub decisions: Decisions,
+}
+
+/// Every block, without a main-text choice (`prefer_main = false`).
+pub fn every_block(tree: &Tree) -> Choice {
+    let blocks = tree.runs.len();
+    Choice {
+        why: vec![None; blocks],
+        cause: vec![ROOT; blocks],
+        decisions: Decisions {
+            blocks: blocks as u32,
+            kept: blocks as u32,
+            ..Decisions::default()
+        },
+    }
+}
+
+/// Decides which runs to keep.
+pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
     let t = favor.thresholds();
     let n = tree.nodes.len();
 
@@ -144,6 +179,8 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> (Vec<Option<Drop>>
     let total: u32 = tree.runs.iter().map(|r| r.chars).sum();
     // Inside a marked body only strong chrome words count.
     let mut chrome = vec![false; n];
+    // The chrome-named element each chrome node sits in, to name it when a block is dropped.
+    let mut named_by = vec![ROOT; n];
     let mut in_body = vec![false; n];
     for i in 0..n {
         let node = &tree.nodes[i];
@@ -157,6 +194,13 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> (Vec<Option<Drop>>
             && node.info.tag != Tag::Body
             && u64::from(node.chars) * 2 < u64::from(total);
         chrome[i] = inherited || named;
+        named_by[i] = if inherited {
+            named_by[parent as usize]
+        } else if named {
+            i as u32
+        } else {
+            ROOT
+        };
     }
 
     // 2. Score candidates.
@@ -275,11 +319,13 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> (Vec<Option<Drop>>
 
     // 3. Link lists inside: the outermost list/div/table that is mostly links.
     let mut link_list = vec![false; n];
+    let mut list_root = vec![ROOT; n];
     for i in 0..n {
         let node = &tree.nodes[i];
         let parent = node.parent;
         if parent != ROOT && link_list[parent as usize] {
             link_list[i] = true;
+            list_root[i] = list_root[parent as usize];
             continue;
         }
         if node.info.hint.main || node.chars == 0 {
@@ -299,6 +345,9 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> (Vec<Option<Drop>>
             Tag::List | Tag::Div | Tag::Section | Tag::Table
         );
         link_list[i] = listy && node.commas < 10 && node.link_density() > limit;
+        if link_list[i] {
+            list_root[i] = i as u32;
+        }
     }
 
     let protected = |owner: u32| -> bool { owner != ROOT && holds_container[owner as usize] };
@@ -340,6 +389,16 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> (Vec<Option<Drop>>
             {
                 why[r] = None;
                 keep[r] = true;
+            }
+        }
+    }
+
+    // Short lines that read as chrome ("Share this:", "Related posts", "Foto: ..."), wherever they are.
+    if t.phrases {
+        for (r, run) in tree.runs.iter().enumerate() {
+            if keep[r] && vocab::chrome_phrase(&run.text) {
+                keep[r] = false;
+                why[r] = Some(Drop::Phrase);
             }
         }
     }
@@ -404,9 +463,25 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> (Vec<Option<Drop>>
             Some(Drop::OutsideMain) => decisions.outside_main += 1,
             Some(Drop::LinkList) => decisions.link_list += 1,
             Some(Drop::Edge) => decisions.edge += 1,
+            Some(Drop::Phrase) => decisions.phrase += 1,
         }
     }
-    (why, decisions)
+    let cause = tree
+        .runs
+        .iter()
+        .zip(&why)
+        .map(|(run, w)| match (w, run.owner) {
+            (_, ROOT) => ROOT,
+            (Some(Drop::Chrome), o) => named_by[o as usize],
+            (Some(Drop::LinkList), o) => list_root[o as usize],
+            _ => ROOT,
+        })
+        .collect();
+    Choice {
+        why,
+        cause,
+        decisions,
+    }
 }
 
 /// Readability's "alternative candidates" rule: when at least three of the next four candidates scoring

@@ -75,7 +75,6 @@ const NEGATIVE_PARTS: &[&str] = &[
     "signup",
     "outbrain",
     "taboola",
-    "teaser",
     "readmore",
     "read-more",
     "copyright",
@@ -141,7 +140,6 @@ const WEAK_PARTS: &[&str] = &[
     "rating",
     "postinfo",
     "post-info",
-    "teaser",
     "widget",
     "screen-reader",
     "sr-only",
@@ -161,7 +159,6 @@ const NEGATIVE_TOKENS: &[&str] = &[
     "time",
     "links",
     "header",
-    "head",
     "extra",
     "aside",
     "email",
@@ -175,10 +172,8 @@ const NEGATIVE_TOKENS: &[&str] = &[
     "impressum",
     "rss",
     "feed",
-    "teasers",
     "more",
     "tools",
-    "info",
     "notice",
 ];
 
@@ -354,6 +349,116 @@ pub fn hint(
     out
 }
 
+/// How short lines of page chrome begin, in the languages of the evaluation pages (English, German,
+/// French, Spanish, Polish). trafilatura drops such lines by text too (`RE_FILTER` in its `utils.py`:
+/// share buttons, "Mehr zum Thema", "More on this"); the list here is ours. Only a run of at most
+/// [`PHRASE_MAX_CHARS`] characters is compared, so an article sentence that starts the same way stays.
+const CHROME_PHRASES: &[&str] = &[
+    "share this",
+    "share on",
+    "share:",
+    "like this:",
+    "related posts",
+    "related articles",
+    "related:",
+    "read more",
+    "read more:",
+    "read also",
+    "read also:",
+    "see also:",
+    "more on this",
+    "more from",
+    "this entry was posted",
+    "posted in",
+    "filed under",
+    "tags:",
+    "tagged",
+    "categories:",
+    "category:",
+    "leave a comment",
+    "leave a reply",
+    "no comments",
+    "comments",
+    "photo:",
+    "photos:",
+    "image:",
+    "credit:",
+    "copyright",
+    "©",
+    "all rights reserved",
+    "teilen mit",
+    "teilen sie dies mit",
+    "diesen artikel teilen",
+    "artikel teilen",
+    "gefällt mir",
+    "ähnliche beiträge",
+    "verwandte beiträge",
+    "weitere beiträge",
+    "weitere artikel",
+    "mehr zum thema",
+    "mehr zum thema:",
+    "mehr themen",
+    "mehr aus",
+    "lesen sie auch",
+    "lesen sie auch:",
+    "lesen sie dazu",
+    "das könnte sie auch interessieren",
+    "schreibe einen kommentar",
+    "schreib einen kommentar",
+    "kommentar hinzufügen",
+    "kommentare",
+    "keine kommentare",
+    "bisher keine kommentare",
+    "derzeit noch keine kommentare",
+    "schlagworte",
+    "schlagwörter",
+    "kategorie:",
+    "kategorien:",
+    "foto:",
+    "fotos:",
+    "bild:",
+    "bild via",
+    "bildquelle",
+    "quelle:",
+    "alle rechte vorbehalten",
+    "jetzt registrieren",
+    "partager",
+    "à lire aussi",
+    "lire aussi",
+    "crédits photos",
+    "crédit photo",
+    "voir aussi",
+    "compartir",
+    "lee también",
+    "lee también:",
+    "ver también",
+    "vea también",
+    "vea también:",
+    "udostępnij",
+    "czytaj także",
+    "czytaj też",
+];
+
+/// Longest run (characters) that [`CHROME_PHRASES`] are tried on; a phrase that ends in a colon is a
+/// label ("Read more: <headline>", "Foto: <name>") and is tried on runs up to [`LABEL_MAX_CHARS`].
+pub const PHRASE_MAX_CHARS: usize = 60;
+/// See [`PHRASE_MAX_CHARS`].
+pub const LABEL_MAX_CHARS: usize = 150;
+
+/// Whether a short run reads as a line of page chrome.
+pub fn chrome_phrase(text: &str) -> bool {
+    let length = text.chars().count();
+    if length > LABEL_MAX_CHARS {
+        return false;
+    }
+    let lower = text
+        .trim_start_matches(|c: char| !c.is_alphanumeric() && c != '©')
+        .to_lowercase();
+    CHROME_PHRASES
+        .iter()
+        .any(|p| lower.starts_with(p) && (length <= PHRASE_MAX_CHARS || p.ends_with(':')))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +486,19 @@ mod tests {
         assert!(body.main && !body.negative);
         assert!(hint(None, None, None, Some("articleBody")).main);
         assert!(hint(None, None, Some("main"), None).main);
+    }
+
+    #[test]
+    fn short_chrome_lines_are_recognized_and_prose_is_not() {
+        assert!(chrome_phrase("Teilen mit:"));
+        assert!(chrome_phrase("Share this:"));
+        assert!(chrome_phrase("Foto: Timur Emek / dpa"));
+        assert!(chrome_phrase(
+            "Read more: Recognizing Germany's colonial crimes, a long headline of a related story"
+        ));
+        assert!(!chrome_phrase(
+            "Comments are a part of the web that this story is about, and it says so at length."
+        ));
+        assert!(!chrome_phrase("The photo: a harbour at dawn."));
     }
 }

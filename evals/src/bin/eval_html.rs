@@ -93,9 +93,10 @@ fn explain(config: &HtmlConfig, id: &str) -> Result<()> {
             let html = row["html"].as_str().context("no html")?;
             for block in extractor.explain(html).map_err(anyhow::Error::msg)? {
                 let fate = block.dropped.map_or("KEEP", |d| d.name());
+                let by: String = block.by.as_deref().unwrap_or("").chars().take(60).collect();
                 for line in block.text.lines() {
-                    let line: String = line.chars().take(110).collect();
-                    println!("{fate:<13} {line}");
+                    let line: String = line.chars().take(100).collect();
+                    println!("{fate:<13} {by:<40} {line}");
                 }
             }
             println!("with: {}", row["with"]);
@@ -126,21 +127,25 @@ fn why_missed(config: &HtmlConfig) -> Result<()> {
             .explain(row["html"].as_str().context("html")?)
             .map_err(anyhow::Error::msg)?;
         for snippet in missed {
-            let fate = blocks
-                .iter()
-                .find(|b| {
-                    b.text
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                        .contains(snippet.as_str())
-                })
-                .map_or("not in one block", |b| {
-                    b.dropped.map_or("kept?", |d| d.name())
-                });
+            let block = blocks.iter().find(|b| {
+                b.text
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .contains(snippet.as_str())
+            });
+            let fate = block.map_or("not in one block", |b| {
+                b.dropped.map_or("kept?", |d| d.name())
+            });
+            let by: String = block
+                .and_then(|b| b.by.as_deref())
+                .unwrap_or("")
+                .chars()
+                .take(50)
+                .collect();
             *counts.entry(fate.to_string()).or_default() += 1;
-            let short: String = snippet.chars().take(60).collect();
-            println!("{fate:<16} {id}  {short}");
+            let short: String = snippet.chars().take(50).collect();
+            println!("{fate:<16} {id}  {short}  [{by}]");
         }
     }
     println!("{counts:?}");
