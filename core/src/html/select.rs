@@ -54,6 +54,8 @@ struct Thresholds {
     /// A run outside the container this long (non-space characters), and nearly free of links, is kept
     /// as prose the container missed; 0: never.
     prose_outside: u32,
+    /// ... when it lies at most this many runs from kept text, growing outwards from the container.
+    prose_reach: usize,
     /// Runs this long (non-space characters) and link-poor bound the kept text; shorter runs outside
     /// that span are dropped; 0: never.
     edge_good: u32,
@@ -69,7 +71,8 @@ impl Favor {
                 link_list_positive: 0.4,
                 sibling_share: 0.3,
                 container: true,
-                prose_outside: 0,
+                prose_outside: 150,
+                prose_reach: 3,
                 edge_good: 80,
                 phrases: true,
             },
@@ -79,6 +82,7 @@ impl Favor {
                 sibling_share: 0.2,
                 container: true,
                 prose_outside: 150,
+                prose_reach: usize::MAX,
                 edge_good: 50,
                 phrases: true,
             },
@@ -88,6 +92,7 @@ impl Favor {
                 sibling_share: 0.0,
                 container: false,
                 prose_outside: 0,
+                prose_reach: 0,
                 edge_good: 0,
                 phrases: false,
             },
@@ -369,14 +374,38 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
     }
 
     // 4. Prose beside the container (jusText's idea: a block is judged with its neighbours). A long,
-    // link-free run outside the container is content the container missed (an article split into
-    // sibling sections); a short run between two kept ones is a heading or a caption of that content.
+    // link-free run outside the container, within a few runs of kept text, is content the container
+    // missed (an article split into sibling sections); the kept text grows from the container outwards,
+    // so that prose further away (teasers of other stories, a donation box) stays out. A short run
+    // between two kept ones is then a heading or a caption of that content.
     if container.is_some() && t.prose_outside > 0 {
-        for (r, run) in tree.runs.iter().enumerate() {
-            if why[r] == Some(Drop::OutsideMain)
-                && run.chars >= t.prose_outside
-                && run.link_density() < 0.2
-            {
+        let prose = |r: usize| {
+            why[r] == Some(Drop::OutsideMain)
+                && tree.runs[r].chars >= t.prose_outside
+                && tree.runs[r].link_density() < 0.2
+        };
+        let runs = tree.runs.len();
+        let mut grow = vec![false; runs];
+        let mut last_kept: Option<usize> = None;
+        for r in 0..runs {
+            if keep[r] || grow[r] {
+                last_kept = Some(r);
+            } else if prose(r) && last_kept.is_some_and(|k| r - k <= t.prose_reach) {
+                grow[r] = true;
+                last_kept = Some(r);
+            }
+        }
+        let mut next_kept: Option<usize> = None;
+        for r in (0..runs).rev() {
+            if keep[r] || grow[r] {
+                next_kept = Some(r);
+            } else if prose(r) && next_kept.is_some_and(|k| k - r <= t.prose_reach) {
+                grow[r] = true;
+                next_kept = Some(r);
+            }
+        }
+        for r in 0..runs {
+            if grow[r] {
                 why[r] = None;
                 keep[r] = true;
             }

@@ -115,6 +115,13 @@ impl Reader<'_> {
             return;
         }
         let decoded = html_escape::decode_html_entities(raw);
+        // A soft hyphen (`&shy;`) is a hyphenation hint, not visible text: "Kiess&shy;ling" reads
+        // "Kiessling".
+        let decoded = if decoded.contains('\u{AD}') {
+            std::borrow::Cow::Owned(decoded.replace('\u{AD}', ""))
+        } else {
+            decoded
+        };
         let mut chars = 0;
         let mut commas = 0;
         for c in decoded.chars() {

@@ -41,13 +41,13 @@ fn html_main_text_on_trafilatura_pages() {
         run(Favor::Recall),
     );
     assert_eq!(balanced.pages, 501);
-    // Measured, found / absent / mean: balanced 0.908 / 0.898 / 0.903; precision 0.859 / 0.911 /
-    // 0.885; recall 0.939 / 0.792 / 0.865. Before block scoring: 0.947 / 0.535 / 0.741.
+    // Measured, found / absent / mean: balanced 0.908 / 0.898 / 0.903; precision 0.870 / 0.910 /
+    // 0.890; recall 0.939 / 0.791 / 0.865. Before block scoring: 0.947 / 0.535 / 0.741.
     assert!(balanced.mean() >= 0.895, "balanced {:.3}", balanced.mean());
     assert!(balanced.found() >= 0.9, "found {:.3}", balanced.found());
     assert!(balanced.absent() >= 0.89, "absent {:.3}", balanced.absent());
     assert!(
-        precision.mean() >= 0.878,
+        precision.mean() >= 0.883,
         "precision {:.3}",
         precision.mean()
     );
