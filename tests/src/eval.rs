@@ -278,6 +278,85 @@ fn collapse_whitespace(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Agreement of the `html` step's page metadata with Readability.js's on its test pages, per field:
+/// (pages where Readability found a value, of those where tamis found one too, of those where the two
+/// agree).
+#[derive(Debug, Clone, Default)]
+pub struct MetaReport {
+    pub author: (usize, usize, usize),
+    pub date: (usize, usize, usize),
+    pub site_name: (usize, usize, usize),
+    pub language: (usize, usize, usize),
+}
+
+/// One field's comparison: Readability's key, tamis's value, its tally, and when the two agree.
+type Field<'a> = (
+    &'static str,
+    Option<&'a String>,
+    &'a mut (usize, usize, usize),
+    fn(&str, &str) -> bool,
+);
+
+/// Compares `page.author`, `date`, `site_name` and `language` with Readability's `byline`,
+/// `publishedTime`, `siteName` and `lang`. Values agree when, lower-cased, one contains the other
+/// (a byline is often "By <author>"); dates when their first ten characters are equal; languages when
+/// their primary subtags are. Readability also reads bylines from the body text, which tamis does not
+/// (it takes only what the page declares), so author coverage is bounded by that.
+pub fn page_metadata(path: &Path) -> Result<MetaReport> {
+    let extractor = Extract::new(&HtmlConfig::default())?;
+    let mut report = MetaReport::default();
+    for row in read_jsonl(path)? {
+        let id = row["id"].as_str().context("page without id")?;
+        let html = row["html"]
+            .as_str()
+            .with_context(|| format!("{id}: no html"))?;
+        let meta = extractor
+            .extract(html)
+            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?
+            .meta;
+        let expected = &row["expected_metadata"];
+        let fields: [Field<'_>; 4] = [
+            (
+                "byline",
+                meta.author.as_ref(),
+                &mut report.author,
+                |a, b| a.contains(b) || b.contains(a),
+            ),
+            (
+                "publishedTime",
+                meta.date.as_ref(),
+                &mut report.date,
+                |a, b| a.chars().take(10).eq(b.chars().take(10)),
+            ),
+            (
+                "siteName",
+                meta.site_name.as_ref(),
+                &mut report.site_name,
+                |a, b| a.contains(b) || b.contains(a),
+            ),
+            (
+                "lang",
+                meta.language.as_ref(),
+                &mut report.language,
+                |a, b| a.split('-').next() == b.split('-').next(),
+            ),
+        ];
+        for (key, got, tally, agree) in fields {
+            let Some(want) = expected[key].as_str().filter(|v| !v.trim().is_empty()) else {
+                continue;
+            };
+            tally.0 += 1;
+            if let Some(got) = got {
+                tally.1 += 1;
+                if agree(&got.to_lowercase(), &want.trim().to_lowercase()) {
+                    tally.2 += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
 /// Language-ID accuracy by ISO 639-3 code.
 #[derive(Debug, Clone)]
 pub struct LangReport {

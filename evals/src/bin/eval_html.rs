@@ -9,7 +9,7 @@
 
 use anyhow::{Context, Result};
 use tamis_core::html::{Extract, HtmlConfig};
-use tamis_tests::eval::{Half, html_extraction_with, html_snippets};
+use tamis_tests::eval::{Half, html_extraction_with, html_snippets, page_metadata};
 use tamis_tests::shared_data;
 
 fn main() -> Result<()> {
@@ -76,6 +76,16 @@ fn main() -> Result<()> {
         r.micro_prf.precision, r.micro_prf.recall, r.micro_prf.f1
     );
     println!("  worst pages: {:?}", &r.worst[..r.worst.len().min(8)]);
+    let m = page_metadata(&shared_data("html/readability_test_pages.jsonl.gz"))?;
+    println!("page metadata vs Readability's (pages with a value / tamis has one / agree):");
+    for (name, (with, found, agree)) in [
+        ("author", m.author),
+        ("date", m.date),
+        ("site name", m.site_name),
+        ("language", m.language),
+    ] {
+        println!("  {name:<10} {with:>3} / {found:>3} / {agree:>3}");
+    }
     Ok(())
 }
 
