@@ -248,3 +248,113 @@ fn a_crawl_archive_decodes_each_page_by_its_charset_and_reports_every_other_reco
     );
     Ok(())
 }
+
+/// A WET file (the text conversions Common Crawl publishes beside its WARCs), built from 40 real web
+/// documents: it must judge each conversion exactly as the same texts in JSONL are judged, and report its
+/// `warcinfo` record and a truncated last record as errors of their kinds.
+#[test]
+fn a_wet_file_is_judged_as_the_same_texts_in_jsonl() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let docs: Vec<Value> = crate::read_jsonl(&shared_data("web/dev.jsonl.gz"))?
+        .into_iter()
+        .take(40)
+        .collect();
+    let mut wet = member(
+        "warcinfo",
+        "info",
+        "Content-Type: application/warc-fields\r\n",
+        b"software: tamis test\r\nformat: WARC File Format 1.1\r\n",
+    )?;
+    let mut jsonl = String::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let text = doc["text"].as_str().context("text")?;
+        let url = format!("https://example.org/{i}");
+        wet.extend(member(
+            "conversion",
+            &format!("wet-{i}"),
+            &format!(
+                "WARC-Target-URI: {url}\r\nWARC-Refers-To: <urn:uuid:warc-{i}>\r\nContent-Type: text/plain\r\n"
+            ),
+            text.as_bytes(),
+        )?);
+        jsonl.push_str(
+            &serde_json::json!({"id": format!("urn:uuid:wet-{i}"), "text": text, "url": url})
+                .to_string(),
+        );
+        jsonl.push('\n');
+    }
+    let cut = member(
+        "conversion",
+        "cut",
+        "Content-Type: text/plain\r\n",
+        "a text that was never finished".as_bytes(),
+    )?;
+    let mut record = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&cut[..]), &mut record)?;
+    record.truncate(record.len() - 12);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&record)?;
+    wet.extend(gz.finish()?);
+    let wet_file = dir.path().join("crawl.warc.wet.gz");
+    std::fs::write(&wet_file, &wet)?;
+    let jsonl_file = dir.path().join("same.jsonl");
+    std::fs::write(&jsonl_file, &jsonl)?;
+
+    let config = dir.path().join("tamis.toml");
+    std::fs::write(&config, "evaluate_all = true\n")?;
+    let (wet_out, jsonl_out) = (dir.path().join("wet"), dir.path().join("jsonl"));
+    tamis_job_ok("run", &config, &wet_file, &wet_out, &["--quiet"])?;
+    tamis_job_ok("run", &config, &jsonl_file, &jsonl_out, &["--quiet"])?;
+
+    let counts = stats_counts(&wet_out)?;
+    ensure!(counts["docs_in"] == 42 && counts["errors"] == 2, "{counts}");
+    ensure!(
+        counts["errors_by_kind"] == serde_json::json!({"warc_truncated": 1, "warc_warcinfo": 1}),
+        "{counts}"
+    );
+    let jsonl_counts = stats_counts(&jsonl_out)?;
+    ensure!(
+        counts["kept"] == jsonl_counts["kept"] && counts["dropped"] == jsonl_counts["dropped"],
+        "WET {counts} vs JSONL {jsonl_counts}"
+    );
+    // The same verdict, reason and text for every document, whichever file it came from.
+    let judged =
+        |out: &Path| -> Result<std::collections::BTreeMap<String, (String, Value, Value)>> {
+            let mut all = std::collections::BTreeMap::new();
+            for part in ["kept", "dropped"] {
+                let parsed = if out == wet_out.as_path() {
+                    records(out, part)?
+                } else {
+                    let mut rows = Vec::new();
+                    for (name, bytes) in output_files(out)? {
+                        if name.starts_with(&format!("{part}/")) {
+                            for line in String::from_utf8(bytes)?.lines() {
+                                rows.push(serde_json::from_str::<Value>(line)?);
+                            }
+                        }
+                    }
+                    rows
+                };
+                for doc in parsed {
+                    let id = doc["id"].as_str().context("id")?.to_string();
+                    all.insert(
+                        id,
+                        (
+                            part.to_string(),
+                            doc["text"].clone(),
+                            doc["tamis"]["reason"].clone(),
+                        ),
+                    );
+                }
+            }
+            Ok(all)
+        };
+    let (from_wet, from_jsonl) = (judged(&wet_out)?, judged(&jsonl_out)?);
+    ensure!(
+        from_wet.len() == 40,
+        "{} documents from the WET file",
+        from_wet.len()
+    );
+    ensure!(from_wet == from_jsonl, "the WET and JSONL judgments differ");
+    Ok(())
+}
