@@ -299,7 +299,7 @@ type Field<'a> = (
 
 /// Compares `page.author`, `date`, `site_name` and `language` with Readability's `byline`,
 /// `publishedTime`, `siteName` and `lang`. Values agree when, lower-cased, one contains the other
-/// (a byline is often "By <author>"); dates when their first ten characters are equal; languages when
+/// (a byline is often "By `<author>`"); dates when their first ten characters are equal; languages when
 /// their primary subtags are. Readability also reads bylines from the body text, which tamis does not
 /// (it takes only what the page declares), so author coverage is bounded by that.
 pub fn page_metadata(path: &Path) -> Result<MetaReport> {
