@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use tamis_core::html::{Extract, HtmlConfig};
+use tamis_core::html::{Extract, Extracted, HtmlConfig};
 use tamis_core::language::{LanguageConfig, LanguageFilter};
 use tamis_core::quality::score::{QualityScore, ScoreConfig};
 
@@ -97,6 +97,21 @@ pub fn roc_auc(scored: &[(f64, bool)]) -> Option<f64> {
     Some(wins / (positives.len() * negatives.len()) as f64)
 }
 
+/// A page of an evaluation file: its id and what `extractor` made of its `html`, with errors naming it.
+fn extract_page<'r>(
+    extractor: &Extract,
+    row: &'r serde_json::Value,
+) -> Result<(&'r str, Extracted)> {
+    let id = row["id"].as_str().context("page without id")?;
+    let html = row["html"]
+        .as_str()
+        .with_context(|| format!("{id}: no html"))?;
+    let extracted = extractor
+        .extract(html)
+        .map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+    Ok((id, extracted))
+}
+
 /// Extraction quality over a file of pages with reference output.
 #[derive(Debug, Clone)]
 pub struct HtmlReport {
@@ -128,17 +143,11 @@ pub fn html_extraction_with(path: &Path, config: &HtmlConfig) -> Result<HtmlRepo
     let mut worst = Vec::new();
     let rows = read_jsonl(path)?;
     for row in &rows {
-        let id = row["id"].as_str().context("page without id")?;
-        let html = row["html"]
-            .as_str()
-            .with_context(|| format!("{id}: no html"))?;
+        let (id, got) = extract_page(&extractor, row)?;
+        let got = got.text;
         let reference = row["expected_html"]
             .as_str()
             .with_context(|| format!("{id}: no expected_html"))?;
-        let got = extractor
-            .extract(html)
-            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?
-            .text;
         let want = reader
             .extract(reference)
             .map_err(|e| anyhow::anyhow!("{id} reference: {e}"))?
@@ -179,8 +188,10 @@ pub enum Half {
 }
 
 impl Half {
+    /// FNV-1a of the id, stable across runs and platforms. This is the split the `html` rules were
+    /// tuned on, so it stays as it is: `tamis_core::format::split_of` would give other halves, and the
+    /// kept-back half would then hold pages the rules were tuned on.
     fn holds(self, id: &str) -> bool {
-        // FNV-1a: stable across runs and platforms, unlike the std hasher.
         let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
@@ -227,18 +238,11 @@ pub fn html_snippets(path: &Path, config: &HtmlConfig, half: Half) -> Result<Sni
     let extractor = Extract::new(config)?;
     let mut report = SnippetReport::default();
     for row in read_jsonl(path)? {
-        let id = row["id"].as_str().context("page without id")?;
-        if !half.holds(id) {
+        if !half.holds(row["id"].as_str().unwrap_or_default()) {
             continue;
         }
-        let html = row["html"]
-            .as_str()
-            .with_context(|| format!("{id}: no html"))?;
-        let text = extractor
-            .extract(html)
-            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?
-            .text;
-        let text = collapse_whitespace(&text);
+        let (id, extracted) = extract_page(&extractor, &row)?;
+        let text = collapse_whitespace(&extracted.text);
         let snippets = |key: &str| -> Result<Vec<String>> {
             row[key]
                 .as_array()
@@ -297,6 +301,11 @@ type Field<'a> = (
     fn(&str, &str) -> bool,
 );
 
+/// Whether one of two lower-cased values holds the other ("by ada lovelace" and "ada lovelace").
+fn overlap(a: &str, b: &str) -> bool {
+    a.contains(b) || b.contains(a)
+}
+
 /// Compares `page.author`, `date`, `site_name` and `language` with Readability's `byline`,
 /// `publishedTime`, `siteName` and `lang`. Values agree when, lower-cased, one contains the other
 /// (a byline is often "By `<author>`"); dates when their first ten characters are equal; languages when
@@ -306,22 +315,10 @@ pub fn page_metadata(path: &Path) -> Result<MetaReport> {
     let extractor = Extract::new(&HtmlConfig::default())?;
     let mut report = MetaReport::default();
     for row in read_jsonl(path)? {
-        let id = row["id"].as_str().context("page without id")?;
-        let html = row["html"]
-            .as_str()
-            .with_context(|| format!("{id}: no html"))?;
-        let meta = extractor
-            .extract(html)
-            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?
-            .meta;
+        let meta = extract_page(&extractor, &row)?.1.meta;
         let expected = &row["expected_metadata"];
         let fields: [Field<'_>; 4] = [
-            (
-                "byline",
-                meta.author.as_ref(),
-                &mut report.author,
-                |a, b| a.contains(b) || b.contains(a),
-            ),
+            ("byline", meta.author.as_ref(), &mut report.author, overlap),
             (
                 "publishedTime",
                 meta.date.as_ref(),
@@ -332,7 +329,7 @@ pub fn page_metadata(path: &Path) -> Result<MetaReport> {
                 "siteName",
                 meta.site_name.as_ref(),
                 &mut report.site_name,
-                |a, b| a.contains(b) || b.contains(a),
+                overlap,
             ),
             (
                 "lang",

@@ -39,6 +39,8 @@ pub const END: char = '\u{E004}';
 pub const BREAK: char = '\u{E001}';
 /// A boundary that belongs to no element (`<hr>`).
 pub const BLOCK: char = '\u{E000}';
+const BREAK_MARK: &str = "\u{E001}";
+const BLOCK_MARK: &str = "\u{E000}";
 
 /// Every marker; a page's own text never keeps one.
 pub const MARKERS: [char; 5] = [BLOCK, BREAK, OPEN, CLOSE, END];
@@ -119,13 +121,54 @@ pub struct Marked {
     pub meta: PageMeta,
 }
 
-fn selector(s: &str) -> Result<Selector, String> {
+/// Parses one of the fixed selectors of the two passes (or a configured one, already validated).
+pub fn selector(s: &str) -> Result<Selector, String> {
     s.parse::<Selector>()
         .map_err(|e| format!("selector {s}: {e}"))
 }
 
+/// Every selector of the first pass, parsed once per step rather than once per page.
+pub struct Selectors {
+    title: Selector,
+    /// `head`, then the configured `skip` list: removed with everything inside.
+    removed: Vec<Selector>,
+    marked: Selector,
+    breaks: Selector,
+    meta: super::meta::Selectors,
+}
+
+impl Selectors {
+    /// The fixed selectors and the configured `skip` list.
+    pub fn new(skip: &[String]) -> Result<Self, String> {
+        let mut removed = vec![selector("head")?];
+        for s in skip {
+            removed.push(selector(s)?);
+        }
+        Ok(Self {
+            title: selector("title")?,
+            removed,
+            marked: selector(MARKED)?,
+            breaks: selector("br, hr, td, th, img")?,
+            meta: super::meta::Selectors::new()?,
+        })
+    }
+}
+
+/// Runs a rewriter over `input` to its end.
+fn rewrite<O: lol_html::OutputSink>(
+    settings: Settings<'_, '_>,
+    input: &[u8],
+    output: O,
+) -> Result<(), String> {
+    let parse_error =
+        |e: lol_html::errors::RewritingError| format!("HTML could not be parsed: {e}");
+    let mut rewriter = HtmlRewriter::new(settings, output);
+    rewriter.write(input).map_err(parse_error)?;
+    rewriter.end().map_err(parse_error)
+}
+
 /// Runs both passes over a page whose text holds no marker.
-pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, String> {
+pub fn mark(html: &str, selectors: &Selectors, max_memory: usize) -> Result<Marked, String> {
     let memory = || MemorySettings::new().with_max_allowed_memory_usage(max_memory);
     let title: Rc<RefCell<Option<String>>> = Rc::default();
     let nodes: Rc<RefCell<Vec<NodeInfo>>> = Rc::default();
@@ -135,7 +178,7 @@ pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, 
     let mut settings = Settings::new().with_memory_settings(memory());
     let title_sink = Rc::clone(&title);
     settings = settings.append_element_content_handler((
-        Cow::Owned(selector("title")?),
+        Cow::Borrowed(&selectors.title),
         ElementContentHandlers::default().text(move |t: &mut TextChunk| {
             title_sink
                 .borrow_mut()
@@ -144,19 +187,12 @@ pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, 
             Ok(())
         }),
     ));
-    for (sel, handlers) in super::meta::handlers(&meta)? {
-        settings = settings.append_element_content_handler((Cow::Owned(sel), handlers));
+    for (sel, handlers) in super::meta::handlers(&meta, &selectors.meta) {
+        settings = settings.append_element_content_handler((Cow::Borrowed(sel), handlers));
     }
-    settings = settings.append_element_content_handler((
-        Cow::Owned(selector("head")?),
-        ElementContentHandlers::default().element(|el: &mut Element| {
-            el.remove();
-            Ok(())
-        }),
-    ));
-    for sel in skip {
+    for sel in &selectors.removed {
         settings = settings.append_element_content_handler((
-            Cow::Owned(sel.clone()),
+            Cow::Borrowed(sel),
             ElementContentHandlers::default().element(|el: &mut Element| {
                 el.remove();
                 Ok(())
@@ -165,9 +201,12 @@ pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, 
     }
     let node_sink = Rc::clone(&nodes);
     let label_sink = Rc::clone(&labels);
+    // One buffer for every marker of the page, instead of a string per marker.
+    let mut marker = String::new();
     settings = settings.append_element_content_handler((
-        Cow::Owned(selector(MARKED)?),
+        Cow::Borrowed(&selectors.marked),
         ElementContentHandlers::default().element(move |el: &mut Element| {
+            use std::fmt::Write;
             let tag = Tag::of(&el.tag_name());
             let attr = |name: &str| el.get_attribute(name);
             let (class, id, role, itemprop) =
@@ -192,34 +231,33 @@ pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, 
                 label_sink.borrow_mut().push((number as u32, label));
             }
             nodes.push(NodeInfo { tag, hint });
-            el.prepend(&format!("{OPEN}{number}{END}"), ContentType::Text);
+            marker.clear();
+            let _ = write!(marker, "{OPEN}{number}{END}");
+            el.prepend(&marker, ContentType::Text);
             if el.can_have_content() {
-                el.append(&format!("{CLOSE}{number}{END}"), ContentType::Text);
+                marker.clear();
+                let _ = write!(marker, "{CLOSE}{number}{END}");
+                el.append(&marker, ContentType::Text);
             }
             Ok(())
         }),
     ));
     settings = settings.append_element_content_handler((
-        Cow::Owned(selector("br, hr, td, th, img")?),
+        Cow::Borrowed(&selectors.breaks),
         ElementContentHandlers::default().element(|el: &mut Element| {
             let mark = match el.tag_name().as_str() {
-                "br" => BREAK,
-                "hr" => BLOCK,
-                _ => ' ',
+                "br" => BREAK_MARK,
+                "hr" => BLOCK_MARK,
+                _ => " ",
             };
-            el.before(&mark.to_string(), ContentType::Text);
+            el.before(mark, ContentType::Text);
             Ok(())
         }),
     ));
-
     let mut pruned = Vec::with_capacity(html.len());
-    let mut rewriter = HtmlRewriter::new(settings, |chunk: &[u8]| pruned.extend_from_slice(chunk));
-    rewriter
-        .write(html.as_bytes())
-        .map_err(|e| format!("HTML could not be parsed: {e}"))?;
-    rewriter
-        .end()
-        .map_err(|e| format!("HTML could not be parsed: {e}"))?;
+    rewrite(settings, html.as_bytes(), |chunk: &[u8]| {
+        pruned.extend_from_slice(chunk)
+    })?;
 
     let text: Rc<RefCell<String>> = Rc::new(RefCell::new(String::with_capacity(pruned.len() / 2)));
     let sink = Rc::clone(&text);
@@ -231,13 +269,7 @@ pub fn mark(html: &str, skip: &[Selector], max_memory: usize) -> Result<Marked, 
                 Ok(())
             },
         ));
-    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
-    rewriter
-        .write(&pruned)
-        .map_err(|e| format!("HTML could not be parsed: {e}"))?;
-    rewriter
-        .end()
-        .map_err(|e| format!("HTML could not be parsed: {e}"))?;
+    rewrite(settings, &pruned, |_: &[u8]| {})?;
 
     let text = text.take();
     let nodes = nodes.take();

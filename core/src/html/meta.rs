@@ -12,6 +12,9 @@ use std::rc::Rc;
 
 use lol_html::html_content::{Element, TextChunk};
 use lol_html::{ElementContentHandlers, Selector};
+
+use super::markup::selector;
+use super::tree::collapse_spaces;
 use serde::{Deserialize, Serialize};
 
 /// Metadata declared by a page.
@@ -52,11 +55,19 @@ pub struct MetaSink {
 }
 
 impl MetaSink {
-    fn offer(slot: &mut Option<String>, value: &str) {
+    /// Fills `field` with `value` (entities decoded, whitespace collapsed) unless an earlier declaration
+    /// did.
+    fn offer(&mut self, field: Field, value: &str) {
+        let slot = match field {
+            Field::Author => &mut self.meta.author,
+            Field::Date => &mut self.meta.date,
+            Field::Site => &mut self.meta.site_name,
+            Field::Language => &mut self.meta.language,
+        };
         if slot.is_some() {
             return;
         }
-        let value = clean(value);
+        let value = collapse_spaces(&html_escape::decode_html_entities(value));
         if !value.is_empty() && value.chars().count() <= MAX_VALUE {
             *slot = Some(value);
         }
@@ -64,9 +75,9 @@ impl MetaSink {
 
     /// The declarations, with JSON-LD filling the gaps and dates normalized.
     pub fn finish(mut self) -> PageMeta {
+        // A script's text is raw: entities are decoded value by value (`offer`), not in the JSON.
         for block in std::mem::take(&mut self.json_ld) {
-            let decoded = html_escape::decode_html_entities(&block).into_owned();
-            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&decoded) {
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&block) {
                 self.read_json_ld(&value, 0);
             }
         }
@@ -90,13 +101,13 @@ impl MetaSink {
                     self.read_json_ld(graph, depth + 1);
                 }
                 if let Some(date) = map.get("datePublished").and_then(Value::as_str) {
-                    Self::offer(&mut self.meta.date, date);
+                    self.offer(Field::Date, date);
                 }
                 if let Some(names) = map.get("author").and_then(names) {
-                    Self::offer(&mut self.meta.author, &names);
+                    self.offer(Field::Author, &names);
                 }
                 if let Some(names) = map.get("publisher").and_then(names) {
-                    Self::offer(&mut self.meta.site_name, &names);
+                    self.offer(Field::Site, &names);
                 }
             }
             _ => {}
@@ -116,11 +127,6 @@ fn names(value: &serde_json::Value) -> Option<String> {
         }
         _ => None,
     }
-}
-
-fn clean(value: &str) -> String {
-    let decoded = html_escape::decode_html_entities(value);
-    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `2019-10-17T08:00:00+02:00` -> `2019-10-17`; anything else is kept as declared.
@@ -168,32 +174,63 @@ enum Field {
     Author,
     Date,
     Site,
+    Language,
 }
 
-type Handlers = Vec<(Selector, ElementContentHandlers<'static>)>;
+/// Elements whose one attribute declares a field: (selector, attribute, field).
+const ATTRIBUTES: [(&str, &str, Field); 2] = [
+    ("html[lang]", "lang", Field::Language),
+    (
+        "time[datetime][itemprop=\"datePublished\"], time[datetime][pubdate]",
+        "datetime",
+        Field::Date,
+    ),
+];
+
+/// The selectors of the metadata handlers, parsed once per step.
+pub struct Selectors {
+    attributes: Vec<(Selector, &'static str, Field)>,
+    meta: Selector,
+    json_ld: Selector,
+}
+
+impl Selectors {
+    /// Parses the fixed selectors.
+    pub fn new() -> Result<Self, String> {
+        let attributes = ATTRIBUTES
+            .iter()
+            .map(|&(s, attribute, field)| Ok((selector(s)?, attribute, field)))
+            .collect::<Result<_, String>>()?;
+        Ok(Self {
+            attributes,
+            meta: selector("meta[content]")?,
+            json_ld: selector("script[type=\"application/ld+json\"]")?,
+        })
+    }
+}
 
 /// The first pass's handlers that fill `sink`.
-pub fn handlers(sink: &Rc<RefCell<MetaSink>>) -> Result<Handlers, String> {
-    let parse = |s: &str| {
-        s.parse::<Selector>()
-            .map_err(|e| format!("selector {s}: {e}"))
-    };
-    let mut out: Handlers = Vec::new();
+pub fn handlers<'s>(
+    sink: &Rc<RefCell<MetaSink>>,
+    selectors: &'s Selectors,
+) -> Vec<(&'s Selector, ElementContentHandlers<'static>)> {
+    let mut out = Vec::new();
+    for (sel, attribute, field) in &selectors.attributes {
+        let (s, attribute, field) = (Rc::clone(sink), *attribute, *field);
+        out.push((
+            sel,
+            ElementContentHandlers::default().element(move |el: &mut Element| {
+                if let Some(value) = el.get_attribute(attribute) {
+                    s.borrow_mut().offer(field, &value);
+                }
+                Ok(())
+            }),
+        ));
+    }
 
     let s = Rc::clone(sink);
     out.push((
-        parse("html[lang]")?,
-        ElementContentHandlers::default().element(move |el: &mut Element| {
-            if let Some(lang) = el.get_attribute("lang") {
-                MetaSink::offer(&mut s.borrow_mut().meta.language, &lang);
-            }
-            Ok(())
-        }),
-    ));
-
-    let s = Rc::clone(sink);
-    out.push((
-        parse("meta[content]")?,
+        &selectors.meta,
         ElementContentHandlers::default().element(move |el: &mut Element| {
             let Some(content) = el.get_attribute("content") else {
                 return Ok(());
@@ -202,7 +239,7 @@ pub fn handlers(sink: &Rc<RefCell<MetaSink>>) -> Result<Handlers, String> {
             if let Some(equiv) = el.get_attribute("http-equiv") {
                 if equiv.eq_ignore_ascii_case("content-language") {
                     let first = content.split(',').next().unwrap_or_default();
-                    MetaSink::offer(&mut sink.meta.language, first);
+                    sink.offer(Field::Language, first);
                 }
                 return Ok(());
             }
@@ -211,24 +248,11 @@ pub fn handlers(sink: &Rc<RefCell<MetaSink>>) -> Result<Handlers, String> {
                     continue;
                 };
                 match field(&name) {
-                    Some(Field::Author) if !content.starts_with("http") => {
-                        MetaSink::offer(&mut sink.meta.author, &content)
-                    }
-                    Some(Field::Date) => MetaSink::offer(&mut sink.meta.date, &content),
-                    Some(Field::Site) => MetaSink::offer(&mut sink.meta.site_name, &content),
-                    _ => {}
+                    // An author given as a profile URL names nobody.
+                    Some(Field::Author) if content.starts_with("http") => {}
+                    Some(field) => sink.offer(field, &content),
+                    None => {}
                 }
-            }
-            Ok(())
-        }),
-    ));
-
-    let s = Rc::clone(sink);
-    out.push((
-        parse("time[datetime][itemprop=\"datePublished\"], time[datetime][pubdate]")?,
-        ElementContentHandlers::default().element(move |el: &mut Element| {
-            if let Some(value) = el.get_attribute("datetime") {
-                MetaSink::offer(&mut s.borrow_mut().meta.date, &value);
             }
             Ok(())
         }),
@@ -237,7 +261,7 @@ pub fn handlers(sink: &Rc<RefCell<MetaSink>>) -> Result<Handlers, String> {
     let s = Rc::clone(sink);
     let text_sink = Rc::clone(sink);
     out.push((
-        parse("script[type=\"application/ld+json\"]")?,
+        &selectors.json_ld,
         ElementContentHandlers::default()
             .element(move |_: &mut Element| {
                 s.borrow_mut().current_json_ld = Some(String::new());
@@ -260,7 +284,7 @@ pub fn handlers(sink: &Rc<RefCell<MetaSink>>) -> Result<Handlers, String> {
                 Ok(())
             }),
     ));
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

@@ -111,7 +111,7 @@ impl HtmlConfig {
 
 /// The `html` step.
 pub struct Extract {
-    skip: Vec<Selector>,
+    selectors: markup::Selectors,
     prefer_main: bool,
     favor: Favor,
     min_main_words: usize,
@@ -135,9 +135,10 @@ impl Extract {
     /// Builds the `html` step; fails on a skip selector that does not parse.
     pub fn new(config: &HtmlConfig) -> Result<Self, ConfigError> {
         config.validate("html")?;
-        let skip = config.skip.iter().filter_map(|s| s.parse().ok()).collect();
+        let selectors = markup::Selectors::new(&config.skip)
+            .map_err(|message| ConfigError::new("html", message))?;
         Ok(Self {
-            skip,
+            selectors,
             prefer_main: config.prefer_main,
             favor: config.favor,
             min_main_words: config.min_main_words,
@@ -179,7 +180,7 @@ impl Extract {
         } else {
             std::borrow::Cow::Borrowed(html)
         };
-        let marked = markup::mark(&html, &self.skip, self.max_parser_memory)?;
+        let marked = markup::mark(&html, &self.selectors, self.max_parser_memory)?;
         let tree = tree::read(&marked);
         let choice = if self.prefer_main {
             select::choose(&tree, self.favor, self.min_main_words)

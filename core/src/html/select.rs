@@ -181,24 +181,23 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
 
     // 1. Chrome by name, top-down (parents come first).
     // A chrome-named element holding most of the page is a mislabeled wrapper, not chrome.
-    let total: u32 = tree.runs.iter().map(|r| r.chars).sum();
-    // Inside a marked body only strong chrome words count.
-    let mut chrome = vec![false; n];
-    // The chrome-named element each chrome node sits in, to name it when a block is dropped.
+    let total: u32 = tree.runs.iter().map(|r| r.counts.chars).sum();
+    // For each node, the chrome-named element it sits in (itself included), or ROOT: a node is chrome
+    // when this is set, and a dropped block names that element. Inside a marked body only strong
+    // chrome words count.
     let mut named_by = vec![ROOT; n];
     let mut in_body = vec![false; n];
     for i in 0..n {
         let node = &tree.nodes[i];
         let parent = node.parent;
-        let inherited = parent != ROOT && chrome[parent as usize];
+        let inherited = parent != ROOT && named_by[parent as usize] != ROOT;
         in_body[i] = parent != ROOT
             && (in_body[parent as usize] || tree.nodes[parent as usize].info.hint.main);
         let hint = node.info.hint;
         let named = hint.negative
             && (hint.strong || !in_body[i])
             && node.info.tag != Tag::Body
-            && u64::from(node.chars) * 2 < u64::from(total);
-        chrome[i] = inherited || named;
+            && u64::from(node.counts.chars) * 2 < u64::from(total);
         named_by[i] = if inherited {
             named_by[parent as usize]
         } else if named {
@@ -207,6 +206,7 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
             ROOT
         };
     }
+    let chrome = |node: u32| node != ROOT && named_by[node as usize] != ROOT;
 
     // 2. Score candidates.
     let mut score = vec![f64::NAN; n];
@@ -226,14 +226,14 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
         }
     };
     for run in &tree.runs {
-        if run.owner == ROOT || chrome[run.owner as usize] {
+        if run.owner == ROOT || chrome(run.owner) {
             continue;
         }
         let length = run.text.chars().count();
         if length < 25 {
             continue;
         }
-        let content = 1.0 + f64::from(run.commas) + ((length / 100) as f64).min(3.0);
+        let content = 1.0 + f64::from(run.counts.commas) + ((length / 100) as f64).min(3.0);
         // Readability scores paragraphs, headings and preformatted text (its `DEFAULT_TAGS_TO_SCORE`),
         // and text straight in a `div`, which it turns into a paragraph; list items do not score, or a
         // list of references or links would outscore the article it follows.
@@ -249,10 +249,10 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
         }
         let chain = std::iter::once(first).chain(tree.ancestors(first)).take(5);
         for (level, a) in chain.enumerate() {
-            let a = a as usize;
-            if chrome[a] {
+            if chrome(a) {
                 break;
             }
+            let a = a as usize;
             init(a, &mut score);
             let divider = match level {
                 0 => 1.0,
@@ -266,12 +266,12 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
         .iter()
         .enumerate()
         .filter(|(_, s)| !s.is_nan())
-        .map(|(i, &s)| (i as u32, s * (1.0 - tree.nodes[i].link_density())))
+        .map(|(i, &s)| (i as u32, s * (1.0 - tree.nodes[i].counts.link_density())))
         .collect();
     // Highest first; ties go to the earlier element, so the choice is deterministic.
     candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
 
-    let mut keep = vec![true; tree.runs.len()];
+    // Why each run is dropped; `None`: kept.
     let mut why: Vec<Option<Drop>> = vec![None; tree.runs.len()];
     let container = if t.container {
         candidates
@@ -290,12 +290,12 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
             let threshold = (top_score * t.sibling_share).max(10.0);
             for (i, node) in tree.nodes.iter().enumerate() {
                 let i = i as u32;
-                if i == top || node.parent != parent || !node.seen || chrome[i as usize] {
+                if i == top || node.parent != parent || !node.seen || chrome(i) {
                     continue;
                 }
                 let s = score[i as usize];
-                let scored = !s.is_nan() && s * (1.0 - node.link_density()) >= threshold;
-                let prose = node.chars > 80 && node.link_density() < 0.25;
+                let scored = !s.is_nan() && s * (1.0 - node.counts.link_density()) >= threshold;
+                let prose = node.counts.chars > 80 && node.counts.link_density() < 0.25;
                 if scored || prose {
                     members.push(i);
                 }
@@ -322,18 +322,17 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
     let in_container =
         |owner: u32| -> bool { members.is_empty() || (owner != ROOT && inside[owner as usize]) };
 
-    // 3. Link lists inside: the outermost list/div/table that is mostly links.
-    let mut link_list = vec![false; n];
+    // 3. Link lists inside: for each node, the outermost list/div/table it sits in that is mostly
+    // links, or ROOT.
     let mut list_root = vec![ROOT; n];
     for i in 0..n {
         let node = &tree.nodes[i];
         let parent = node.parent;
-        if parent != ROOT && link_list[parent as usize] {
-            link_list[i] = true;
+        if parent != ROOT && list_root[parent as usize] != ROOT {
             list_root[i] = list_root[parent as usize];
             continue;
         }
-        if node.info.hint.main || node.chars == 0 {
+        if node.info.hint.main || node.counts.chars == 0 {
             continue;
         }
         if holds_container[i] {
@@ -349,29 +348,28 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
             node.info.tag,
             Tag::List | Tag::Div | Tag::Section | Tag::Table
         );
-        link_list[i] = listy && node.commas < 10 && node.link_density() > limit;
-        if link_list[i] {
+        if listy && node.counts.commas < 10 && node.counts.link_density() > limit {
             list_root[i] = i as u32;
         }
     }
 
-    let protected = |owner: u32| -> bool { owner != ROOT && holds_container[owner as usize] };
+    // The container and what holds it are never chrome: a chrome-named element's descendants are all
+    // chrome, and they neither score nor become candidates.
     for (r, run) in tree.runs.iter().enumerate() {
         let owner = run.owner;
-        let drop = if owner != ROOT && chrome[owner as usize] && !protected(owner) {
+        why[r] = if chrome(owner) {
             Some(Drop::Chrome)
         } else if !in_container(owner) {
             Some(Drop::OutsideMain)
-        } else if (owner != ROOT && link_list[owner as usize])
-            || run.link_density() > 0.9 && !t.container
+        } else if (owner != ROOT && list_root[owner as usize] != ROOT)
+            || run.counts.link_density() > 0.9 && !t.container
         {
             Some(Drop::LinkList)
         } else {
             None
         };
-        keep[r] = drop.is_none();
-        why[r] = drop;
     }
+    let kept = |why: &[Option<Drop>], r: usize| why[r].is_none();
 
     // 4. Prose beside the container (jusText's idea: a block is judged with its neighbours). A long,
     // link-free run outside the container, within a few runs of kept text, is content the container
@@ -381,23 +379,23 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
     if container.is_some() && t.prose_outside > 0 {
         let prose = |r: usize| {
             why[r] == Some(Drop::OutsideMain)
-                && tree.runs[r].chars >= t.prose_outside
-                && tree.runs[r].link_density() < 0.2
+                && tree.runs[r].counts.chars >= t.prose_outside
+                && tree.runs[r].counts.link_density() < 0.2
         };
         let runs = tree.runs.len();
         let mut grow = vec![false; runs];
         let mut last_kept: Option<usize> = None;
-        for r in 0..runs {
-            if keep[r] || grow[r] {
+        for (r, grows) in grow.iter_mut().enumerate() {
+            if kept(&why, r) {
                 last_kept = Some(r);
             } else if prose(r) && last_kept.is_some_and(|k| r - k <= t.prose_reach) {
-                grow[r] = true;
+                *grows = true;
                 last_kept = Some(r);
             }
         }
         let mut next_kept: Option<usize> = None;
         for r in (0..runs).rev() {
-            if keep[r] || grow[r] {
+            if kept(&why, r) || grow[r] {
                 next_kept = Some(r);
             } else if prose(r) && next_kept.is_some_and(|k| k - r <= t.prose_reach) {
                 grow[r] = true;
@@ -407,17 +405,15 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
         for r in 0..runs {
             if grow[r] {
                 why[r] = None;
-                keep[r] = true;
             }
         }
         for r in 1..tree.runs.len().saturating_sub(1) {
             if why[r] == Some(Drop::OutsideMain)
-                && tree.runs[r].link_density() < 0.5
-                && keep[r - 1]
-                && keep[r + 1]
+                && tree.runs[r].counts.link_density() < 0.5
+                && kept(&why, r - 1)
+                && kept(&why, r + 1)
             {
                 why[r] = None;
-                keep[r] = true;
             }
         }
     }
@@ -425,8 +421,7 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
     // Short lines that read as chrome ("Share this:", "Related posts", "Foto: ..."), wherever they are.
     if t.phrases {
         for (r, run) in tree.runs.iter().enumerate() {
-            if keep[r] && vocab::chrome_phrase(&run.text) {
-                keep[r] = false;
+            if kept(&why, r) && vocab::chrome_phrase(&run.text) {
                 why[r] = Some(Drop::Phrase);
             }
         }
@@ -437,13 +432,15 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
     // stays only between good ones). A heading stays when good text follows it.
     if container.is_some() && t.edge_good > 0 {
         let good = |r: usize| {
-            keep[r] && tree.runs[r].chars >= t.edge_good && tree.runs[r].link_density() < 0.3
+            kept(&why, r)
+                && tree.runs[r].counts.chars >= t.edge_good
+                && tree.runs[r].counts.link_density() < 0.3
         };
         let first = (0..tree.runs.len()).find(|&r| good(r));
         let last = (0..tree.runs.len()).rev().find(|&r| good(r));
         if let (Some(first), Some(last)) = (first, last) {
             for r in 0..tree.runs.len() {
-                if !keep[r] || (first..=last).contains(&r) {
+                if !kept(&why, r) || (first..=last).contains(&r) {
                     continue;
                 }
                 let owner = tree.runs[r].owner;
@@ -451,32 +448,28 @@ pub fn choose(tree: &Tree, favor: Favor, min_words: usize) -> Choice {
                 if heading && r < first {
                     continue;
                 }
-                keep[r] = false;
                 why[r] = Some(Drop::Edge);
             }
         }
     }
 
-    let words = |keep: &[bool]| -> usize {
+    let words = |why: &[Option<Drop>]| -> usize {
         tree.runs
             .iter()
-            .zip(keep)
-            .filter(|(_, k)| **k)
+            .zip(why)
+            .filter(|(_, w)| w.is_none())
             .map(|(r, _)| r.text.split_whitespace().count())
             .sum()
     };
     let mut fallback = 0;
-    if words(&keep) < min_words {
+    if words(&why) < min_words {
         // The container guess failed: drop only chrome by name.
         fallback = 1;
-        for (r, run) in tree.runs.iter().enumerate() {
-            let chrome_run = run.owner != ROOT && chrome[run.owner as usize];
-            keep[r] = !chrome_run;
-            why[r] = chrome_run.then_some(Drop::Chrome);
+        for (w, run) in why.iter_mut().zip(&tree.runs) {
+            *w = chrome(run.owner).then_some(Drop::Chrome);
         }
-        if words(&keep) < min_words {
+        if words(&why) < min_words {
             fallback = 2;
-            keep.iter_mut().for_each(|k| *k = true);
             why.iter_mut().for_each(|w| *w = None);
         }
     }
@@ -548,9 +541,11 @@ fn widen(tree: &Tree, candidates: &[(u32, f64)], top: u32, top_score: f64) -> (u
         let siblings = tree
             .nodes
             .iter()
-            .filter(|n| n.parent == parent && n.seen && n.chars > 0)
+            .filter(|n| n.parent == parent && n.seen && n.counts.chars > 0)
             .count();
-        if siblings != 1 || tree.nodes[parent as usize].chars != tree.nodes[at as usize].chars {
+        if siblings != 1
+            || tree.nodes[parent as usize].counts.chars != tree.nodes[at as usize].counts.chars
+        {
             break;
         }
         at = parent;

@@ -11,23 +11,18 @@ use super::markup::{BLOCK, BREAK, CLOSE, END, Marked, NodeInfo, OPEN, Tag};
 /// No parent.
 pub const ROOT: u32 = u32::MAX;
 
-/// A marked element in the tree.
-#[derive(Debug, Clone)]
-pub struct Node {
-    pub info: NodeInfo,
-    /// The innermost open block element when this one opened, or [`ROOT`].
-    pub parent: u32,
-    /// Non-whitespace characters in this element's text, descendants included.
+/// What a piece of text holds, as the scorer weighs it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Non-whitespace characters.
     pub chars: u32,
     /// ... of which inside links.
     pub link_chars: u32,
-    /// Commas (and their CJK and Arabic forms) in that text: the sentence signal Readability counts.
+    /// Commas (and their CJK and Arabic forms): the sentence signal Readability counts.
     pub commas: u32,
-    /// Whether the element's markers appeared in the text (a removed element's never do).
-    pub seen: bool,
 }
 
-impl Node {
+impl Counts {
     /// Share of the text that is link text.
     pub fn link_density(&self) -> f64 {
         if self.chars == 0 {
@@ -36,6 +31,24 @@ impl Node {
             f64::from(self.link_chars) / f64::from(self.chars)
         }
     }
+
+    fn add(&mut self, other: Counts) {
+        self.chars += other.chars;
+        self.link_chars += other.link_chars;
+        self.commas += other.commas;
+    }
+}
+
+/// A marked element in the tree.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub info: NodeInfo,
+    /// The innermost open block element when this one opened, or [`ROOT`].
+    pub parent: u32,
+    /// This element's text, descendants included.
+    pub counts: Counts,
+    /// Whether the element's markers appeared in the text (a removed element's never do).
+    pub seen: bool,
 }
 
 /// A run of text between two block boundaries.
@@ -45,19 +58,7 @@ pub struct Run {
     pub text: String,
     /// The innermost block element it sits in, or [`ROOT`].
     pub owner: u32,
-    pub chars: u32,
-    pub link_chars: u32,
-    pub commas: u32,
-}
-
-impl Run {
-    pub fn link_density(&self) -> f64 {
-        if self.chars == 0 {
-            0.0
-        } else {
-            f64::from(self.link_chars) / f64::from(self.chars)
-        }
-    }
+    pub counts: Counts,
 }
 
 /// Nodes and runs of one page.
@@ -95,9 +96,8 @@ struct Reader<'a> {
     links_open: usize,
     raw_line: String,
     lines: Vec<String>,
-    run_chars: u32,
-    run_links: u32,
-    run_commas: u32,
+    /// What the run being filled holds so far.
+    run: Counts,
 }
 
 impl Reader<'_> {
@@ -132,11 +132,11 @@ impl Reader<'_> {
                 }
             }
         }
-        self.run_chars += chars;
-        self.run_commas += commas;
-        if self.links_open > 0 {
-            self.run_links += chars;
-        }
+        self.run.add(Counts {
+            chars,
+            link_chars: if self.links_open > 0 { chars } else { 0 },
+            commas,
+        });
         self.raw_line.push_str(&decoded);
     }
 
@@ -150,10 +150,8 @@ impl Reader<'_> {
 
     fn flush(&mut self) {
         self.line_break();
+        let counts = std::mem::take(&mut self.run);
         if self.lines.is_empty() {
-            self.run_chars = 0;
-            self.run_links = 0;
-            self.run_commas = 0;
             return;
         }
         let owner = self.innermost_block();
@@ -162,19 +160,11 @@ impl Reader<'_> {
         self.tree.runs.push(Run {
             text,
             owner,
-            chars: self.run_chars,
-            link_chars: self.run_links,
-            commas: self.run_commas,
+            counts,
         });
         if owner != ROOT {
-            let node = &mut self.tree.nodes[owner as usize];
-            node.chars += self.run_chars;
-            node.link_chars += self.run_links;
-            node.commas += self.run_commas;
+            self.tree.nodes[owner as usize].counts.add(counts);
         }
-        self.run_chars = 0;
-        self.run_links = 0;
-        self.run_commas = 0;
     }
 
     fn open(&mut self, number: u32) {
@@ -225,9 +215,7 @@ pub fn read(marked: &Marked) -> Tree {
         .map(|&info| Node {
             info,
             parent: ROOT,
-            chars: 0,
-            link_chars: 0,
-            commas: 0,
+            counts: Counts::default(),
             seen: false,
         })
         .collect();
@@ -241,9 +229,7 @@ pub fn read(marked: &Marked) -> Tree {
         links_open: 0,
         raw_line: String::new(),
         lines: Vec::new(),
-        run_chars: 0,
-        run_links: 0,
-        run_commas: 0,
+        run: Counts::default(),
     };
     let text = marked.text.as_str();
     let mut rest = text;
@@ -273,15 +259,8 @@ pub fn read(marked: &Marked) -> Tree {
     for i in (0..tree.nodes.len()).rev() {
         let parent = tree.nodes[i].parent;
         if parent != ROOT && (parent as usize) < i {
-            let (chars, links, commas) = (
-                tree.nodes[i].chars,
-                tree.nodes[i].link_chars,
-                tree.nodes[i].commas,
-            );
-            let p = &mut tree.nodes[parent as usize];
-            p.chars += chars;
-            p.link_chars += links;
-            p.commas += commas;
+            let counts = tree.nodes[i].counts;
+            tree.nodes[parent as usize].counts.add(counts);
         }
     }
     tree

@@ -26,8 +26,9 @@ pub struct Hint {
     pub main: bool,
 }
 
-/// Words that mark page chrome, matched anywhere in the lower-cased attribute.
-const NEGATIVE_PARTS: &[&str] = &[
+/// Words that mark page chrome even inside a marked article body (comments, share bars, related posts,
+/// author boxes), matched anywhere in the attribute.
+const STRONG_PARTS: &[&str] = &[
     "comment",
     "disqus",
     "discuss",
@@ -41,36 +42,26 @@ const NEGATIVE_PARTS: &[&str] = &[
     "cookie",
     "consent",
     "gdpr",
-    "banner",
     "breadcrumb",
     "pagination",
     "pager",
     "sidebar",
-    "widget",
     "promo",
     "sponsor",
-    "advert",
-    "popup",
-    "modal",
     "footer",
-    "masthead",
     "navbar",
     "navigation",
     "menu",
-    "toolbar",
     "byline",
     "author",
     "postmeta",
     "post-meta",
     "entry-meta",
     "article-meta",
-    "postinfo",
-    "post-info",
     "tagcloud",
     "tag-list",
     "taglist",
     "categor",
-    "rating",
     "login",
     "signup",
     "outbrain",
@@ -82,23 +73,7 @@ const NEGATIVE_PARTS: &[&str] = &[
     "shoutbox",
     "skyscraper",
     "combx",
-    "community",
-    "contact",
-    "screen-reader",
-    "sr-only",
-    "visually-hidden",
-    "tooltip",
-    "overlay",
-    "follow",
-    "facebook",
-    "twitter",
-    "pinterest",
-    "whatsapp",
-    "linkedin",
-    "print",
     "newsticker",
-    "trending",
-    "popular",
     "more-stories",
     "morestories",
     "crosslink",
@@ -115,8 +90,8 @@ const NEGATIVE_PARTS: &[&str] = &[
     "reply",
 ];
 
-/// Of those, the ones that are layout words as well, which an article template may put on its own
-/// sections (`TestReport__Section--Ads`, `post-info`); they do not count inside a marked body.
+/// Words that mark chrome too, but are layout words as well, which an article template may put on its
+/// own sections (`TestReport__Section--Ads`, `post-info`); they do not count inside a marked body.
 const WEAK_PARTS: &[&str] = &[
     "banner",
     "advert",
@@ -239,15 +214,12 @@ fn words() -> &'static Words {
     WORDS.get_or_init(|| {
         let mut patterns: Vec<&str> = Vec::new();
         let mut kinds = Vec::new();
-        for &w in NEGATIVE_PARTS {
-            patterns.push(w);
-            kinds.push(if WEAK_PARTS.contains(&w) {
-                Kind::Weak
-            } else {
-                Kind::Strong
-            });
-        }
-        for (list, kind) in [(POSITIVE_PARTS, Kind::Positive), (MAIN_PARTS, Kind::Main)] {
+        for (list, kind) in [
+            (STRONG_PARTS, Kind::Strong),
+            (WEAK_PARTS, Kind::Weak),
+            (POSITIVE_PARTS, Kind::Positive),
+            (MAIN_PARTS, Kind::Main),
+        ] {
             for &w in list {
                 patterns.push(w);
                 kinds.push(kind);

@@ -11,7 +11,8 @@ use crate::{output_files, shared_data, stats_counts, tamis_job_ok};
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 
-/// Every record the run wrote under `part` (`kept`, `dropped`, `errors`), parsed.
+/// Every record the run wrote under `part` (`kept`, `dropped`, `errors`), parsed, from gzip files (a
+/// WARC input's outputs) or plain JSONL ones.
 fn records(out: &Path, part: &str) -> Result<Vec<Value>> {
     let mut all = Vec::new();
     for (name, bytes) in output_files(out)? {
@@ -19,7 +20,14 @@ fn records(out: &Path, part: &str) -> Result<Vec<Value>> {
             continue;
         }
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)?;
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            std::io::Read::read_to_string(
+                &mut flate2::read::GzDecoder::new(&bytes[..]),
+                &mut text,
+            )?;
+        } else {
+            text = String::from_utf8(bytes)?;
+        }
         for line in text.lines() {
             all.push(serde_json::from_str(line)?);
         }
@@ -98,6 +106,17 @@ fn member(kind: &str, id: &str, extra: &str, block: &[u8]) -> Result<Vec<u8>> {
     Ok(gz.finish()?)
 }
 
+/// A gzipped record cut short, to `keep(its length)` bytes, as an interrupted crawl leaves its last
+/// record.
+fn truncated(member: &[u8], keep: fn(usize) -> usize) -> Result<Vec<u8>> {
+    let mut record = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(member), &mut record)?;
+    record.truncate(keep(record.len()));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&record)?;
+    Ok(gz.finish()?)
+}
+
 fn response(id: &str, url: &str, http: &[u8]) -> Result<Vec<u8>> {
     member(
         "response",
@@ -158,12 +177,7 @@ fn a_crawl_archive_decodes_each_page_by_its_charset_and_reports_every_other_reco
     )?);
     // The last record is cut short, as an interrupted crawl leaves it.
     let last = member("response", "6", "Content-Type: application/http\r\n", &cafe)?;
-    let mut record = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&last[..]), &mut record)?;
-    record.truncate(record.len() / 2);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&record)?;
-    archive.extend(gz.finish()?);
+    archive.extend(truncated(&last, |len| len / 2)?);
     let input = dir.path().join("crawl.warc.gz");
     std::fs::write(&input, &archive)?;
 
@@ -289,12 +303,7 @@ fn a_wet_file_is_judged_as_the_same_texts_in_jsonl() -> Result<()> {
         "Content-Type: text/plain\r\n",
         "a text that was never finished".as_bytes(),
     )?;
-    let mut record = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&cut[..]), &mut record)?;
-    record.truncate(record.len() - 12);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&record)?;
-    wet.extend(gz.finish()?);
+    wet.extend(truncated(&cut, |len| len - 12)?);
     let wet_file = dir.path().join("crawl.warc.wet.gz");
     std::fs::write(&wet_file, &wet)?;
     let jsonl_file = dir.path().join("same.jsonl");
@@ -322,29 +331,14 @@ fn a_wet_file_is_judged_as_the_same_texts_in_jsonl() -> Result<()> {
         |out: &Path| -> Result<std::collections::BTreeMap<String, (String, Value, Value)>> {
             let mut all = std::collections::BTreeMap::new();
             for part in ["kept", "dropped"] {
-                let parsed = if out == wet_out.as_path() {
-                    records(out, part)?
-                } else {
-                    let mut rows = Vec::new();
-                    for (name, bytes) in output_files(out)? {
-                        if name.starts_with(&format!("{part}/")) {
-                            for line in String::from_utf8(bytes)?.lines() {
-                                rows.push(serde_json::from_str::<Value>(line)?);
-                            }
-                        }
-                    }
-                    rows
-                };
-                for doc in parsed {
+                for doc in records(out, part)? {
                     let id = doc["id"].as_str().context("id")?.to_string();
-                    all.insert(
-                        id,
-                        (
-                            part.to_string(),
-                            doc["text"].clone(),
-                            doc["tamis"]["reason"].clone(),
-                        ),
+                    let fate = (
+                        part.to_string(),
+                        doc["text"].clone(),
+                        doc["tamis"]["reason"].clone(),
                     );
+                    all.insert(id, fate);
                 }
             }
             Ok(all)
