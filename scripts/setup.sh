@@ -10,7 +10,8 @@
 #                             playwright-core, puppeteer-core) from web-demo/package-lock.json, the
 #                             Python `tokenizers` venv the tokenize tests compare with (setup-python-ref.sh),
 #                             the fastText references (scripts/setup-fasttext.sh: Python venvs and
-#                             lid.176.ftz), and jinja2 in a venv (the chat-template test's reference)
+#                             lid.176.ftz), jinja2 in a venv (the chat-template test's reference), and
+#                             Debian's slurm-wlm and munge (scripts/test-slurm.sh starts a one-node cluster)
 #
 # The CLIs go to a versioned cache outside the clone (scripts/tool-path.sh), so fresh clones reuse them.
 # The build and test scripts install nothing: they say which of these to run when something is missing.
@@ -24,6 +25,7 @@ if [ "${1:-}" = "--test" ]; then
     scripts/setup-fasttext.sh
     scripts/install-jinja2.sh
     scripts/setup-browser.sh
+    scripts/install-slurm.sh
     (cd web-demo && npm ci --no-audit --no-fund --loglevel=error)
 elif [ -n "${1:-}" ]; then
     echo "setup: unknown option '$1' (expected --test or nothing)" >&2

@@ -178,6 +178,14 @@ pub struct Config {
     pub select: SelectConfig,
     /// `tamis train-classifier`: a fastText supervised model from labelled records.
     pub train_classifier: TrainClassifierConfig,
+    /// `[slurm]`: how `tamis launch slurm` submits the job's stages. Read and checked by the bulk host
+    /// only, which owns cluster settings; the core keeps the table as given, so the one config file still
+    /// loads in the browser and at the edge.
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub slurm: serde_json::Value,
+    /// `[k8s]`: the same for `tamis launch k8s` (Kubernetes Indexed Jobs); host only, kept as given.
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub k8s: serde_json::Value,
 }
 
 impl Default for Config {
@@ -201,6 +209,8 @@ impl Default for Config {
             format: FormatConfig::default(),
             select: SelectConfig::default(),
             train_classifier: TrainClassifierConfig::default(),
+            slurm: serde_json::Value::Null,
+            k8s: serde_json::Value::Null,
         }
     }
 }
@@ -471,6 +481,25 @@ mod tests {
         assert!(err.message.contains("unknown field `from`"), "{err}");
         let err = Config::from_toml("stepz = []").unwrap_err();
         assert!(err.message.contains("unknown field `stepz`"), "{err}");
+    }
+
+    #[test]
+    fn cluster_sections_are_kept_for_the_host_and_written_back() {
+        let text = "[slurm]\ntasks = 8\npartition = \"cpu\"\n[k8s]\nimage = \"tamis:1\"\n";
+        let config = Config::from_toml(text).unwrap();
+        assert_eq!(config.slurm["tasks"], 8);
+        assert_eq!(config.k8s["image"], "tamis:1");
+        for format in [ConfigFormat::Toml, ConfigFormat::Yaml, ConfigFormat::Json] {
+            let again = Config::parse(&config.render(format).unwrap(), format).unwrap();
+            assert_eq!(again, config, "{format:?}");
+        }
+        // Without them nothing is written: the default config renders as before.
+        assert!(
+            !Config::default()
+                .render(ConfigFormat::Toml)
+                .unwrap()
+                .contains("slurm")
+        );
     }
 
     #[test]

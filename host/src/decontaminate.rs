@@ -20,6 +20,7 @@ use crate::input::{ByteCounter, InputFile};
 use crate::job::{self, Job, Record, Source, Tally};
 use crate::output::{Batch, Destination, RecordShards, write_atomically};
 use crate::record::Fields;
+use crate::shard::Shard;
 
 pub struct Plan {
     pub inputs: Vec<InputFile>,
@@ -28,6 +29,10 @@ pub struct Plan {
     /// The config file's folder: benchmark paths are relative to it.
     pub base: PathBuf,
     pub workers: usize,
+    /// Records per output shard: the unit of resumption, and of `--shard` within a file.
+    pub shard_size: u64,
+    /// This task's share of every file's shards, or the whole job.
+    pub shard: Shard,
     pub quiet: bool,
 }
 
@@ -71,6 +76,12 @@ pub struct Report {
     pub bytes_in: u64,
     pub index_seconds: f64,
     pub scan_seconds: f64,
+    /// For a sharded job: its task count (the counts are the whole job's, written by the last task).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<usize>,
+    /// Whether the counts are the whole job's; false in a task whose job other tasks are still doing.
+    #[serde(skip)]
+    pub complete: bool,
 }
 
 /// Builds the index from the configured benchmark files. A benchmark record without its id or a text
@@ -240,25 +251,41 @@ pub fn decontaminate(config: &Config, fields: &Fields, plan: &Plan) -> Result<Re
         }
     }
     let scan = Instant::now();
-    let finished = job::drive(
-        &Scan {
-            config,
-            index: &index,
-            output: RecordShards::new(&plan.output),
-        },
-        &job::Plan {
-            inputs: &plan.inputs,
-            files: (0..plan.inputs.len()).collect(),
-            fields: fields.clone(),
-            workers: plan.workers,
-            batch_size: BATCH,
-            shard_size: u64::MAX,
-            max_record_bytes: plan.max_record_bytes,
-            root: plan.output.clone(),
-            quiet: plan.quiet,
-        },
-    )?;
-    let counts = finished.total;
+    let scan_job = Scan {
+        config,
+        index: &index,
+        output: RecordShards::new(&plan.output),
+    };
+    let job_plan = job::Plan {
+        inputs: &plan.inputs,
+        files: (0..plan.inputs.len()).collect(),
+        fields: fields.clone(),
+        workers: plan.workers,
+        batch_size: BATCH,
+        shard_size: plan.shard_size,
+        max_record_bytes: plan.max_record_bytes,
+        share: plan.shard,
+        root: plan.output.clone(),
+        quiet: plan.quiet,
+    };
+    let finished = job::drive(&scan_job, &job_plan)?;
+    report.complete = true;
+    let counts = if plan.shard.is_split() {
+        // One task of several: the report is the whole job's, written once every task's shards are done.
+        report.tasks = Some(plan.shard.count);
+        match job::job_totals(&scan_job, &job_plan)? {
+            Some(total) => {
+                total.check_accounting().map_err(|e| anyhow!(e))?;
+                total
+            }
+            None => {
+                report.complete = false;
+                finished.total
+            }
+        }
+    } else {
+        finished.total
+    };
     report.docs_in = counts.docs_in;
     report.kept = counts.kept;
     report.dropped = counts.dropped;
@@ -267,6 +294,9 @@ pub fn decontaminate(config: &Config, fields: &Fields, plan: &Plan) -> Result<Re
     report.bytes_in = counts.bytes_in;
     report.by_benchmark = counts.by_benchmark;
     report.scan_seconds = scan.elapsed().as_secs_f64();
+    if !report.complete {
+        return Ok(report);
+    }
     // Shards finish in any order across files: the report lists findings in input order.
     let order: std::collections::HashMap<String, usize> = plan
         .inputs

@@ -149,6 +149,9 @@ pub struct Plan<'a> {
     pub shard_size: u64,
     /// A longer record is an error record, found without holding it whole.
     pub max_record_bytes: u64,
+    /// Which shards of those files this task judges: all of them, or its share of every file's chunks
+    /// (`--shard i/N` of `run` and `decontaminate`, which split one large file too).
+    pub share: crate::shard::Shard,
     /// Marker file lists are relative to this folder.
     pub root: PathBuf,
     pub quiet: bool,
@@ -522,17 +525,29 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
     fn read_file(&mut self, index: usize) -> Result<()> {
         let plan = self.plan;
         let file = &plan.inputs[index];
-        // A file whose shards are all done is not read again.
-        let mut done = Vec::new();
+        let ours = |chunk: u64| plan.share.takes_chunk(index, chunk);
+        // A file whose shards are all done is not read again. This task checks its own shards' files; the
+        // other tasks' shards only need to be marked, for the marker of the last one to say where the file
+        // ends.
+        let mut done: Vec<Option<Marker<J::Tally>>> = Vec::new();
         for chunk in 0.. {
-            let Some(marker) = self.done(index, chunk)? else {
+            let marker = if ours(chunk) {
+                self.done(index, chunk)?
+            } else {
+                read_marker_whole(&self.job.output().marker_path(file, index, chunk))?
+            };
+            let Some(marker) = marker else {
                 break;
             };
             let last = marker.last;
-            done.push(marker);
+            done.push(Some(marker));
             if last {
-                for marker in done {
-                    self.send(ToWriter::Skipped(marker.stats))?;
+                for (chunk, marker) in done.into_iter().enumerate() {
+                    if ours(chunk as u64)
+                        && let Some(marker) = marker
+                    {
+                        self.send(ToWriter::Skipped(marker.stats))?;
+                    }
                 }
                 self.counter.0.fetch_add(file.size, Ordering::Relaxed);
                 return Ok(());
@@ -545,12 +560,12 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
         let mut in_chunk = 0u64;
         let mut seq = 0u64;
         let mut batch = Vec::with_capacity(plan.batch_size);
-        let mut skipping = done.first().cloned();
+        let mut mode = self.mode(index, chunk, &mut done)?;
         for record in records {
             if in_chunk == plan.shard_size {
                 let shard = ShardId { file: index, chunk };
-                match skipping.take() {
-                    None => {
+                match mode {
+                    Mode::Judge => {
                         if !batch.is_empty() {
                             self.send_batch(shard, seq, &context, std::mem::take(&mut batch))?;
                             seq += 1;
@@ -561,18 +576,16 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
                             last: false,
                         })?;
                     }
-                    Some(marker) => self.send(ToWriter::Skipped(marker.stats))?,
+                    Mode::Done(marker) => self.send(ToWriter::Skipped(marker.stats))?,
+                    Mode::Other => {}
                 }
                 chunk += 1;
                 in_chunk = 0;
                 seq = 0;
-                skipping = match done.get(chunk as usize) {
-                    Some(marker) => Some(marker.clone()),
-                    None => self.done(index, chunk)?,
-                };
+                mode = self.mode(index, chunk, &mut done)?;
             }
             in_chunk += 1;
-            if skipping.is_some() {
+            if !matches!(mode, Mode::Judge) {
                 continue;
             }
             batch.push(record);
@@ -587,8 +600,8 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
             }
         }
         let shard = ShardId { file: index, chunk };
-        match skipping {
-            Some(mut marker) => {
+        match mode {
+            Mode::Done(mut marker) => {
                 // The final shard was finished by an earlier run before it knew it was the last: redo its
                 // marker.
                 marker.last = true;
@@ -598,7 +611,7 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
                 )?;
                 self.send(ToWriter::Skipped(marker.stats))
             }
-            None => {
+            Mode::Judge => {
                 if !batch.is_empty() {
                     self.send_batch(shard, seq, &context, batch)?;
                     seq += 1;
@@ -609,8 +622,72 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
                     last: true,
                 })
             }
+            Mode::Other => Ok(()),
         }
     }
+
+    /// What this task does with shard `chunk` of file `index`: judge it, skip it as done (by an earlier
+    /// run), or leave it to another task.
+    fn mode(
+        &self,
+        index: usize,
+        chunk: u64,
+        done: &mut [Option<Marker<J::Tally>>],
+    ) -> Result<Mode<J::Tally>> {
+        if !self.plan.share.takes_chunk(index, chunk) {
+            return Ok(Mode::Other);
+        }
+        let known = done.get_mut(chunk as usize).and_then(Option::take);
+        Ok(
+            match known.map_or_else(|| self.done(index, chunk), |m| Ok(Some(m)))? {
+                Some(marker) => Mode::Done(marker),
+                None => Mode::Judge,
+            },
+        )
+    }
+}
+
+/// What one task does with one shard.
+enum Mode<T> {
+    Judge,
+    Done(Marker<T>),
+    Other,
+}
+
+/// A marker as written, unverified (another task's shard, which that task verifies).
+fn read_marker_whole<T: DeserializeOwned>(path: &Path) -> Result<Option<Marker<T>>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let marker = serde_json::from_str(
+        &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+    )
+    .with_context(|| {
+        format!(
+            "shard marker {} is corrupt; delete it to redo that shard",
+            path.display()
+        )
+    })?;
+    Ok(Some(marker))
+}
+
+/// The summed counts of every shard of every file of the plan, once all of them are marked done (by any
+/// task of a sharded job); `None` while one is missing. The task that finds its job complete writes the
+/// job's totals.
+pub fn job_totals<J: Job>(job: &J, plan: &Plan) -> Result<Option<J::Tally>> {
+    let mut total = job.tally();
+    for &index in &plan.files {
+        let file = &plan.inputs[index];
+        let Some(shards) =
+            finished_file::<J::Tally>(|chunk| job.output().marker_path(file, index, chunk))?
+        else {
+            return Ok(None);
+        };
+        for stats in &shards {
+            total.merge(stats);
+        }
+    }
+    Ok(Some(total))
 }
 
 fn work<J: Job>(
@@ -780,6 +857,35 @@ fn state<'a, J: Job>(
             }))
         }
     }
+}
+
+/// Refuses to read the output of a tamis job that has not finished: a stage does not start until every
+/// shard of its predecessor is done. A job's output folder holds `.tamis/`, and its `lineage.json` once the
+/// whole job is complete (the last task of a sharded job writes it), so an input spec under a folder with
+/// the first and not the second is a job still under way, or one that stopped.
+pub fn check_upstream(specs: &[String]) -> Result<()> {
+    for spec in specs {
+        let literal: PathBuf = Path::new(spec)
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+            .collect();
+        for dir in literal.ancestors() {
+            if dir.as_os_str().is_empty() {
+                break;
+            }
+            if dir.join(".tamis").is_dir() {
+                if !dir.join("lineage.json").is_file() {
+                    bail!(
+                        "input {spec}: {} is the output of a tamis job that has not finished (it has no \
+                         lineage.json yet): wait for every task of that job, or resume it, before this stage",
+                        dir.display()
+                    );
+                }
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Binds an output to the job that made it. The first run writes `manifest` (what decides the output's

@@ -10,6 +10,7 @@ mod format;
 mod indexed_dataset;
 mod input;
 mod job;
+mod launch;
 mod lineage;
 mod output;
 mod progress;
@@ -18,6 +19,7 @@ mod report;
 mod run;
 mod sample;
 mod select;
+mod shard;
 mod stats;
 mod tokenize;
 mod train_classifier;
@@ -73,9 +75,69 @@ enum Command {
     /// Write report.html (funnel, histograms, checks against thresholds, samples, issues) and a Hugging
     /// Face dataset card README.md for the output directory of a `tamis run`.
     Report(ReportArgs),
+    /// Submit the config's whole job to a cluster, stage by stage (sample, run, dedup, select,
+    /// decontaminate, tokenize, as configured), each split over tasks: `slurm` job arrays with
+    /// dependencies and retries, or `k8s` Indexed Job manifests printed for kubectl.
+    Launch(LaunchArgs),
+    /// Show each stage's done, running, pending and failed tasks of a `tamis launch slurm`.
+    Status(StatusArgs),
     /// Train a fastText supervised classifier (a DCLM-style quality classifier, say) from labelled
     /// records ([train_classifier]), writing model.bin, stats.json and errors.jsonl.
     TrainClassifier(TrainClassifierArgs),
+}
+
+#[derive(Args)]
+struct LaunchArgs {
+    #[command(subcommand)]
+    target: LaunchTarget,
+}
+
+#[derive(Subcommand)]
+enum LaunchTarget {
+    /// Submit every stage as Slurm job arrays (`sbatch`), chained with afterok, failed tasks retried
+    /// (the slurm section of the config).
+    Slurm(LaunchSlurmArgs),
+    /// Print every stage as a Kubernetes Indexed Job (the k8s section of the config).
+    K8s(LaunchK8sArgs),
+    /// Run by each stage's gate job: check that every task of STAGE is done, submit the failed ones again.
+    #[command(hide = true)]
+    Gate { dir: PathBuf, stage: String },
+}
+
+#[derive(Args)]
+struct LaunchSlurmArgs {
+    /// Config file; its slurm section shapes the jobs.
+    config: PathBuf,
+    /// Print the scripts and the sbatch commands; submit and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Only these stages (names such as run or dedup-filter, or a command such as dedup), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    stages: Vec<String>,
+    /// Tasks of each split stage (overrides slurm.tasks).
+    #[arg(long)]
+    tasks: Option<usize>,
+    /// The launch folder: scripts, logs, task marks (overrides slurm.logs).
+    #[arg(long)]
+    logs: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct LaunchK8sArgs {
+    /// Config file; its k8s section shapes the Jobs.
+    config: PathBuf,
+    /// Only these stages, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    stages: Vec<String>,
+    /// Tasks of each split stage (overrides k8s.tasks).
+    #[arg(long)]
+    tasks: Option<usize>,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// The launch folder of a `tamis launch slurm` (slurm.logs).
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -105,8 +167,8 @@ struct TokenizeArgs {
     output: Option<PathBuf>,
     /// This task's share, `i/N`: encodes input files numbered i mod N; a run without it writes the output
     /// once every file is encoded.
-    #[arg(long, value_parser = dedup::Shard::parse)]
-    shard: Option<dedup::Shard>,
+    #[arg(long, value_parser = shard::Shard::parse)]
+    shard: Option<shard::Shard>,
     #[command(flatten)]
     job: JobArgs,
     #[command(flatten)]
@@ -189,8 +251,8 @@ struct DedupArgs {
     #[arg(long, value_enum, default_value = "all")]
     stage: dedup::Stage,
     /// This task's share, `i/N`: input files (signatures, filter) or partitions (buckets) numbered i mod N.
-    #[arg(long, value_parser = dedup::Shard::parse)]
-    shard: Option<dedup::Shard>,
+    #[arg(long, value_parser = shard::Shard::parse)]
+    shard: Option<shard::Shard>,
     #[command(flatten)]
     job: JobArgs,
     #[command(flatten)]
@@ -209,6 +271,14 @@ struct DecontaminateArgs {
     /// Output directory (overrides decontaminate.output).
     #[arg(long)]
     output: Option<PathBuf>,
+    /// This task's share, `i/N`, as for `tamis run`: shards numbered i mod N, file by file; from
+    /// SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when not given. The last task to finish writes
+    /// stats.json and report.jsonl.
+    #[arg(long, value_parser = shard::Shard::parse)]
+    shard: Option<shard::Shard>,
+    /// Records per output shard (the unit of resumption, and of --shard within a file).
+    #[arg(long, default_value_t = 10_000)]
+    shard_size: u64,
     #[command(flatten)]
     job: JobArgs,
 }
@@ -227,8 +297,8 @@ struct SelectArgs {
     #[arg(long, value_enum, default_value = "all")]
     stage: select::Stage,
     /// This task's share of the input files, `i/N` (the scores and filter stages).
-    #[arg(long, value_parser = dedup::Shard::parse)]
-    shard: Option<dedup::Shard>,
+    #[arg(long, value_parser = shard::Shard::parse)]
+    shard: Option<shard::Shard>,
     #[command(flatten)]
     job: JobArgs,
 }
@@ -273,6 +343,12 @@ struct RunArgs {
     /// Output directory (overrides io.output).
     #[arg(long)]
     output: Option<PathBuf>,
+    /// This task's share, `i/N`: the shards (`--shard-size` records of an input file) numbered i mod N,
+    /// counted file by file, so one large file is split over the tasks too. Without it, the share comes
+    /// from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when set. The N tasks' outputs together are one
+    /// unsharded run's, byte for byte; the task that finishes last writes stats.json.
+    #[arg(long, value_parser = shard::Shard::parse)]
+    shard: Option<shard::Shard>,
     #[command(flatten)]
     job: JobArgs,
     #[command(flatten)]
@@ -289,6 +365,14 @@ struct RunArgs {
 struct SampleArgs {
     /// Config file with a sample section.
     config: PathBuf,
+    /// `draw` (each input file's candidates, split by --shard), `merge` (each source's sample, one task),
+    /// or `all`: draw, then merge the sources whose files are all drawn.
+    #[arg(long, value_enum, default_value = "all")]
+    stage: sample::Stage,
+    /// This task's share of the sources' files, `i/N`, numbered across all sources in order; from
+    /// SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when not given. The sample does not depend on the split.
+    #[arg(long, value_parser = shard::Shard::parse)]
+    shard: Option<shard::Shard>,
     #[arg(long)]
     quiet: bool,
 }
@@ -347,6 +431,16 @@ fn real_main() -> Result<std::process::ExitCode> {
         Command::Decontaminate(args) => cmd_decontaminate(args),
         Command::Select(args) => cmd_select(args),
         Command::TrainClassifier(args) => cmd_train_classifier(args),
+        Command::Launch(args) => match args.target {
+            LaunchTarget::Slurm(args) => cmd_launch_slurm(args),
+            LaunchTarget::K8s(args) => cmd_launch_k8s(args),
+            LaunchTarget::Gate { dir, stage } => {
+                let said = launch::slurm::gate(&dir, &stage, &mut launch::slurm::Sbatch)?;
+                println!("{said}");
+                Ok(std::process::ExitCode::SUCCESS)
+            }
+        },
+        Command::Status(args) => cmd_status(args),
         Command::Tokenize(args) => cmd_tokenize(args),
         Command::Format(args) => cmd_format(args),
         Command::Lineage(args) => cmd_lineage(args),
@@ -495,6 +589,7 @@ fn resolve_inputs(
     config_path: &Path,
 ) -> Result<Vec<String>> {
     if !cli.is_empty() {
+        job::check_upstream(cli)?;
         return Ok(cli.to_vec());
     }
     let configured = match own {
@@ -509,10 +604,12 @@ fn resolve_inputs(
         bail!("no input: give --input PATH... or set {keys} in the config");
     }
     let base = config_path.parent().unwrap_or(Path::new("."));
-    Ok(configured
+    let specs: Vec<String> = configured
         .iter()
         .map(|p| base.join(p).display().to_string())
-        .collect())
+        .collect();
+    job::check_upstream(&specs)?;
+    Ok(specs)
 }
 
 fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
@@ -534,6 +631,7 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         &args.engine,
         args.engine.engine,
     )?;
+    let (shard, shard_from) = shard::Shard::resolve(args.shard)?;
     let plan = run::RunPlan {
         inputs,
         output: output.clone(),
@@ -541,30 +639,53 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         batch_size: args.batch_size,
         shard_size: args.shard_size,
         max_record_bytes: args.job.max_record_bytes,
+        shard,
         quiet: args.job.quiet,
     };
-    let _lock = job::lock_output(&output, None)?;
+    let _lock = job::lock_output(&output, task_lock(shard))?;
     job::handle_interrupts(&output, "run");
     if !args.job.quiet {
         eprintln!(
-            "tamis: {} input files, {} workers, engine {}, output {}",
+            "tamis: {} input files, {} workers, engine {}, output {}{}",
             plan.inputs.len(),
             workers,
             factory.kind().as_str(),
-            output.display()
+            output.display(),
+            task_label(shard, shard_from)
         );
     }
     let report = run::run(&config, &factory, &plan)?;
-    let mut read: Vec<PathBuf> = plan.inputs.iter().map(|f| f.path.clone()).collect();
-    read.extend(resource_paths(&config, &args.config));
-    lineage::write_with_component(
-        &output,
-        "run",
-        &config,
-        &read,
-        args.engine.component.as_deref(),
-    )?;
+    // lineage.json marks the output complete (the next stage waits for it): only once every shard is.
+    if report.complete {
+        let mut read: Vec<PathBuf> = plan.inputs.iter().map(|f| f.path.clone()).collect();
+        read.extend(resource_paths(&config, &args.config));
+        lineage::write_with_component(
+            &output,
+            "run",
+            &config,
+            &read,
+            args.engine.component.as_deref(),
+        )?;
+    }
     eprint!("{}", report.stats.table(report.seconds));
+    if !report.complete {
+        eprintln!(
+            "task {shard}: accounting ok for its share: {} = {} + {} + {}; {} shards written, {} already done; \
+             the other tasks' shards are not all done yet, so stats.json waits for the last one",
+            report.stats.docs_in,
+            report.stats.kept,
+            report.stats.dropped,
+            report.stats.errors,
+            report.shards_written,
+            report.shards_skipped,
+        );
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    if shard.is_split() {
+        eprintln!(
+            "task {shard}: every task's shards are done; stats.json holds the whole job's counts"
+        );
+    }
     eprintln!(
         "accounting ok: {} = {} + {} + {}; {} shards written, {} already done; results in {} (kept/, dropped/, errors/, stats.json)",
         report.stats.docs_in,
@@ -576,6 +697,20 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         output.display()
     );
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The output lock of a task: shared with the job's other tasks, exclusive for its own share.
+fn task_lock(shard: shard::Shard) -> Option<(usize, usize)> {
+    shard.is_split().then_some((shard.index, shard.count))
+}
+
+/// `, task i/N (from ...)` for the start line of a sharded task.
+fn task_label(shard: shard::Shard, from: &str) -> String {
+    if shard.is_split() {
+        format!(", task {shard} (from {from})")
+    } else {
+        String::new()
+    }
 }
 
 fn workers_of(cli: Option<usize>, config: &Config) -> Result<usize> {
@@ -622,6 +757,16 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
         &args.engine,
         args.engine.engine,
     )?;
+    // The stages that split read their share from the scheduler too; `clusters` is one task, and `all`
+    // runs it.
+    let (shard, shard_from) = match args.stage {
+        dedup::Stage::Signatures | dedup::Stage::Buckets | dedup::Stage::Filter => {
+            shard::Shard::resolve(args.shard)?
+        }
+        dedup::Stage::All | dedup::Stage::Clusters => {
+            (args.shard.unwrap_or(shard::Shard::ALL), "--shard")
+        }
+    };
     let plan = dedup::DedupPlan {
         inputs,
         output: output.clone(),
@@ -629,14 +774,11 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
         workers,
         batch_size: args.batch_size,
         max_record_bytes: args.job.max_record_bytes,
-        shard: args.shard.unwrap_or(dedup::Shard::ALL),
+        shard,
         quiet: args.job.quiet,
     };
     // Tasks of a sharded dedup (`--shard i/N`) run at once by design: each locks only its own share.
-    let share = args
-        .shard
-        .filter(|s| s.count > 1)
-        .map(|s| (s.index, s.count));
+    let share = task_lock(shard);
     let _lock = job::lock_output(&output, share)?;
     let _work_lock = match plan.work.starts_with(&output) {
         true => None,
@@ -645,12 +787,13 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
     job::handle_interrupts(&output, "dedup");
     if !args.job.quiet {
         eprintln!(
-            "tamis dedup: {} input files, {} workers, engine {}, stage {}, output {}",
+            "tamis dedup: {} input files, {} workers, engine {}, stage {}, output {}{}",
             plan.inputs.len(),
             workers,
             factory.kind().as_str(),
             format!("{:?}", args.stage).to_lowercase(),
-            output.display()
+            output.display(),
+            task_label(shard, shard_from)
         );
     }
     let stages = dedup::dedup(
@@ -736,8 +879,15 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
         .clone()
         .unwrap_or_else(|| base.join(&config.decontaminate.output));
     let workers = workers_of(args.job.workers, &config)?;
-    let _lock = job::lock_output(&output, None)?;
+    if args.shard_size == 0 {
+        bail!("--shard-size must be at least 1");
+    }
+    let (shard, shard_from) = shard::Shard::resolve(args.shard)?;
+    let _lock = job::lock_output(&output, task_lock(shard))?;
     job::handle_interrupts(&output, "decontaminate");
+    if !args.job.quiet && shard.is_split() {
+        eprintln!("decontaminate{}", task_label(shard, shard_from));
+    }
     let mut read: Vec<PathBuf> = inputs.iter().map(|f| f.path.clone()).collect();
     for bench in &config.decontaminate.benchmarks {
         let specs: Vec<String> = bench
@@ -756,9 +906,19 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
             output: output.clone(),
             base,
             workers,
+            shard_size: args.shard_size,
+            shard,
             quiet: args.job.quiet,
         },
     )?;
+    if !report.complete {
+        eprintln!(
+            "task {shard}: accounting ok for its share: {} = {} kept + {} dropped + {} errors; the other tasks' \
+             shards are not all done yet, so stats.json and report.jsonl wait for the last one",
+            report.docs_in, report.kept, report.dropped, report.errors
+        );
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     lineage::write(&output, "decontaminate", &config, &read)?;
     eprintln!(
         "accounting ok: {} = {} kept + {} dropped + {} errors; {} contaminated{}; results in {}",
@@ -795,9 +955,13 @@ fn cmd_select(args: SelectArgs) -> Result<std::process::ExitCode> {
         .clone()
         .unwrap_or_else(|| base.join(&config.select.output));
     let workers = workers_of(args.job.workers, &config)?;
-    let shard = args.shard.unwrap_or(dedup::Shard::ALL);
+    // The scores and filter stages split, and read their share from the scheduler too.
+    let shard = match args.stage {
+        select::Stage::Scores | select::Stage::Filter => shard::Shard::resolve(args.shard)?.0,
+        _ => args.shard.unwrap_or(shard::Shard::ALL),
+    };
     // Tasks of a sharded selection run at once by design: each locks only its own share.
-    let share = (shard.count > 1).then_some((shard.index, shard.count));
+    let share = task_lock(shard);
     let _lock = job::lock_output(&output, share)?;
     job::handle_interrupts(&output, "select");
     let plan = select::Plan {
@@ -949,7 +1113,20 @@ fn cmd_report(args: ReportArgs) -> Result<std::process::ExitCode> {
 fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
     let (config, _) = load_config(&args.config)?;
     let base = args.config.parent().unwrap_or(Path::new("."));
-    sample::sample(&config.sample, base, args.quiet)?;
+    let (shard, _) = match args.stage {
+        sample::Stage::Merge => (shard::Shard::ALL, ""),
+        _ => shard::Shard::resolve(args.shard)?,
+    };
+    let out = base.join(&config.sample.output);
+    let _lock = job::lock_output(&out, task_lock(shard))?;
+    if !sample::sample(&config.sample, base, args.stage, shard, args.quiet)? {
+        if !args.quiet {
+            eprintln!(
+                "tamis sample: this task's draws are done; the sources are merged once every file is drawn"
+            );
+        }
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     let mut read = Vec::new();
     for source in &config.sample.datasets {
         read.extend(
@@ -959,6 +1136,131 @@ fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
         );
     }
     lineage::write(&base.join(&config.sample.output), "sample", &config, &read)?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_launch_slurm(args: LaunchSlurmArgs) -> Result<std::process::ExitCode> {
+    use launch::slurm::{LaunchState, SlurmSettings, StageState};
+    let (config, _) = load_config(&args.config)?;
+    let mut settings: SlurmSettings = launch::settings(&config.slurm, "slurm")?;
+    if let Some(tasks) = args.tasks {
+        settings.tasks = tasks;
+    }
+    settings.validate()?;
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    let config_path = std::path::absolute(&args.config)
+        .with_context(|| format!("resolving {}", args.config.display()))?;
+    let dir = match &args.logs {
+        Some(d) => std::path::absolute(d).with_context(|| format!("resolving {}", d.display()))?,
+        None => launch::absolute(base, &settings.logs)?,
+    };
+    let stages = launch::only(
+        launch::stages(&config, &config_path, settings.tasks),
+        &args.stages,
+    )?;
+    if stages.is_empty() {
+        bail!(
+            "{}: nothing to launch (no [sample] datasets, io.output, dedup.input, select.keep_top_fraction, \
+             decontaminate.benchmarks or tokenize.tokenizer)",
+            args.config.display()
+        );
+    }
+    let tamis = match &settings.tamis {
+        Some(t) => PathBuf::from(t),
+        None => std::env::current_exe().context("finding this tamis binary")?,
+    };
+    let state = LaunchState {
+        config: config_path,
+        tamis,
+        settings,
+        stages: stages
+            .into_iter()
+            .map(|stage| StageState {
+                stage,
+                script: PathBuf::new(),
+                arrays: Default::default(),
+                gate: None,
+                attempts: 0,
+            })
+            .collect(),
+    };
+    if args.dry_run {
+        launch::slurm::launch(state, &dir, &mut launch::slurm::DryRun::new(), true)?;
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    // One launch per folder at a time: a second would race the first's gates.
+    if let Ok(previous) = launch::slurm::load(&dir) {
+        let queued = launch::slurm::queue(&previous);
+        if !queued.trim().is_empty() {
+            bail!(
+                "{} belongs to a launch whose jobs are still queued or running (see `tamis status {}`); \
+                 wait for them or scancel them first",
+                dir.display(),
+                dir.display()
+            );
+        }
+    }
+    let state = launch::slurm::launch(state, &dir, &mut launch::slurm::Sbatch, false)?;
+    for s in &state.stages {
+        eprintln!(
+            "{:<18} {:>5} task(s)  job(s) {}  gate {}",
+            s.stage.name,
+            s.stage.tasks,
+            s.arrays.keys().cloned().collect::<Vec<_>>().join(","),
+            s.gate.as_deref().unwrap_or("-")
+        );
+    }
+    eprintln!(
+        "submitted; follow with `tamis status {}` (logs and task marks are there too)",
+        dir.display()
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_launch_k8s(args: LaunchK8sArgs) -> Result<std::process::ExitCode> {
+    let (config, _) = load_config(&args.config)?;
+    let mut settings: launch::k8s::K8sSettings = launch::settings(&config.k8s, "k8s")?;
+    if let Some(tasks) = args.tasks {
+        settings.tasks = tasks;
+    }
+    if settings.tasks == 0 || settings.cpus == 0 {
+        bail!("k8s.tasks and k8s.cpus: expected at least 1");
+    }
+    let config_path = std::path::absolute(&args.config)
+        .with_context(|| format!("resolving {}", args.config.display()))?;
+    let stages = launch::only(
+        launch::stages(&config, &config_path, settings.tasks),
+        &args.stages,
+    )?;
+    print!("{}", launch::k8s::manifests(&settings, &stages));
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cmd_status(args: StatusArgs) -> Result<std::process::ExitCode> {
+    let state = launch::slurm::load(&args.dir)?;
+    let queue = launch::slurm::queue(&state);
+    let lines = launch::slurm::status(&state, &args.dir, &queue);
+    println!(
+        "{:<18} {:>6} {:>6} {:>8} {:>8} {:>7} {:>9}",
+        "stage", "tasks", "done", "running", "pending", "failed", "attempts"
+    );
+    for l in &lines {
+        println!(
+            "{:<18} {:>6} {:>6} {:>8} {:>8} {:>7} {:>9}",
+            l.name, l.tasks, l.done, l.running, l.pending, l.failed, l.attempts
+        );
+    }
+    let complete = lines.iter().all(|l| l.done == l.tasks);
+    println!(
+        "{}",
+        if complete {
+            "every stage is done"
+        } else if lines.iter().any(|l| l.failed > 0) && queue.trim().is_empty() {
+            "stopped: a stage has failed tasks and nothing is queued; see the stage's folder for the logs"
+        } else {
+            "in progress"
+        }
+    );
     Ok(std::process::ExitCode::SUCCESS)
 }
 
@@ -1269,12 +1571,8 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
             batch_timeout: batch_timeout(args.engine.batch_timeout)?,
         },
     )?;
-    let shard = args.shard.unwrap_or(dedup::Shard::ALL);
-    let share = args
-        .shard
-        .filter(|s| s.count > 1)
-        .map(|s| (s.index, s.count));
-    let _lock = job::lock_output(&output, share)?;
+    let shard = shard::Shard::resolve(args.shard)?.0;
+    let _lock = job::lock_output(&output, task_lock(shard))?;
     job::handle_interrupts(&output, "tokenize");
     if !args.job.quiet {
         eprintln!(

@@ -130,7 +130,11 @@ impl Sink {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let tmp = tmp_name(path);
+        // Named for this process: the tasks of a sharded job may write the same small file (the job's totals)
+        // at once, each whole, and the last rename wins.
+        let mut name = tmp_name(path).into_os_string();
+        name.push(format!(".{}", std::process::id()));
+        let tmp = PathBuf::from(name);
         if format == InputFormat::Parquet {
             return Ok(Sink::Parquet {
                 tmp,
@@ -170,7 +174,11 @@ impl Sink {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let tmp = tmp_name(path);
+        // Named for this process: the tasks of a sharded job may write the same small file (the job's totals)
+        // at once, each whole, and the last rename wins.
+        let mut name = tmp_name(path).into_os_string();
+        name.push(format!(".{}", std::process::id()));
+        let tmp = PathBuf::from(name);
         let mut file = BufWriter::with_capacity(
             1 << 20,
             File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
@@ -537,7 +545,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let tmp = tmp_name(path);
+    // Named for this process: the tasks of a sharded job may write the same small file (the job's totals)
+    // at once, each whole, and the last rename wins.
+    let mut name = tmp_name(path).into_os_string();
+    name.push(format!(".{}", std::process::id()));
+    let tmp = PathBuf::from(name);
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))
 }

@@ -13,6 +13,7 @@ use crate::input::{InputFile, InputIdentity};
 use crate::job::{self, Job, Plan, Record, Source};
 use crate::output::{Batch, Destination, RecordShards, write_atomically};
 use crate::record::{self, Fields};
+use crate::shard::Shard;
 use crate::stats::{Stats, engine_error_kind};
 
 /// How a run is laid out; everything that decides the output bytes is here (and in the config).
@@ -26,6 +27,8 @@ pub struct RunPlan {
     /// Records per output shard.
     pub shard_size: u64,
     pub max_record_bytes: u64,
+    /// This task's share of every file's shards (`--shard i/N`), or the whole job.
+    pub shard: Shard,
     pub quiet: bool,
 }
 
@@ -41,6 +44,13 @@ pub struct RunReport {
     pub workers_started: usize,
     pub shards_written: u64,
     pub shards_skipped: u64,
+    /// For a sharded job: its task count. `stats` and the other figures are then the whole job's (written
+    /// by the task that finished last), or this task's share in `.tamis/tasks/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<usize>,
+    /// Whether these are the whole job's counts (false only in a task's own report of its share).
+    #[serde(skip_serializing)]
+    pub complete: bool,
 }
 
 /// Identifies the job an output directory belongs to, so a re-run with another config or other inputs
@@ -162,21 +172,20 @@ pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<R
         evaluate_all: config.evaluate_all,
         output: RecordShards::new(&plan.output),
     };
-    let finished = job::drive(
-        &judge,
-        &Plan {
-            inputs: &plan.inputs,
-            files: (0..plan.inputs.len()).collect(),
-            fields: fields.clone(),
-            workers: plan.workers,
-            batch_size: plan.batch_size,
-            shard_size: plan.shard_size,
-            max_record_bytes: plan.max_record_bytes,
-            root: plan.output.clone(),
-            quiet: plan.quiet,
-        },
-    )?;
-    let report = RunReport {
+    let job_plan = Plan {
+        inputs: &plan.inputs,
+        files: (0..plan.inputs.len()).collect(),
+        fields: fields.clone(),
+        workers: plan.workers,
+        batch_size: plan.batch_size,
+        shard_size: plan.shard_size,
+        max_record_bytes: plan.max_record_bytes,
+        share: plan.shard,
+        root: plan.output.clone(),
+        quiet: plan.quiet,
+    };
+    let finished = job::drive(&judge, &job_plan)?;
+    let mut report = RunReport {
         stats: finished.total,
         seconds: started.elapsed().as_secs_f64(),
         engine: factory.kind().as_str().to_string(),
@@ -184,18 +193,65 @@ pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<R
         workers_started: finished.workers_started,
         shards_written: finished.shards_written,
         shards_skipped: finished.shards_skipped,
+        tasks: None,
+        complete: true,
     };
+    if !plan.shard.is_split() {
+        write_atomically(
+            &plan.output.join("stats.json"),
+            serde_json::to_string_pretty(&report)?.as_bytes(),
+        )?;
+        return Ok(report);
+    }
+    // One task of several: its share's report, then the job's totals once every task's shards are done.
+    report.tasks = Some(plan.shard.count);
+    let tasks = plan.output.join(".tamis").join("tasks");
     write_atomically(
-        &plan.output.join("stats.json"),
+        &tasks.join(format!(
+            "run-{}-of-{}.json",
+            plan.shard.index, plan.shard.count
+        )),
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
-    Ok(report)
+    let Some(total) = job::job_totals(&judge, &job_plan)? else {
+        report.complete = false;
+        return Ok(report);
+    };
+    total.check_accounting().map_err(|e| anyhow::anyhow!(e))?;
+    let mut whole = RunReport {
+        stats: total,
+        seconds: 0.0,
+        shards_written: 0,
+        shards_skipped: 0,
+        workers_started: 0,
+        ..report.clone()
+    };
+    // Time and shard counts summed over the task reports there are (a task run twice counts once).
+    for index in 0..plan.shard.count {
+        let path = tasks.join(format!("run-{index}-of-{}.json", plan.shard.count));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let task: serde_json::Value = serde_json::from_str(&text)?;
+        whole.seconds += task["seconds"].as_f64().unwrap_or(0.0);
+        whole.shards_written += task["shards_written"].as_u64().unwrap_or(0);
+        whole.shards_skipped += task["shards_skipped"].as_u64().unwrap_or(0);
+        whole.workers_started += task["workers_started"].as_u64().unwrap_or(0) as usize;
+    }
+    write_atomically(
+        &plan.output.join("stats.json"),
+        serde_json::to_string_pretty(&whole)?.as_bytes(),
+    )?;
+    Ok(whole)
 }
 
 fn check_manifest(config: &Config, plan: &RunPlan) -> Result<()> {
     // The `io` section only says where things are; it does not change judgments.
     let mut judged = config.clone();
     judged.io = Default::default();
+    // Nor do the cluster settings of `tamis launch`.
+    judged.slurm = serde_json::Value::Null;
+    judged.k8s = serde_json::Value::Null;
     let manifest = Manifest {
         config: serde_json::to_value(&judged)?,
         inputs: plan

@@ -31,12 +31,12 @@ use serde_json::{Map, Value};
 use tamis_core::Config;
 use tamis_core::select::{self as rank, Cut, KeepEnd, RadixSelect};
 
-use crate::dedup::Shard;
 use crate::dedup::sorter::{Fixed, FixedReader, FixedWriter};
 use crate::input::InputFile;
 use crate::job::{self, Job, Output, Record, Source, Tally};
 use crate::output::{Batch, Destination, RecordShards, ShardPaths, write_atomically};
 use crate::record::Fields;
+use crate::shard::Shard;
 use crate::stats::check_accounting;
 
 /// Which stages a call runs.
@@ -91,6 +91,7 @@ impl Plan {
             batch_size: BATCH,
             shard_size: u64::MAX,
             max_record_bytes: self.max_record_bytes,
+            share: Shard::ALL,
             root,
             quiet: self.quiet,
         }

@@ -46,13 +46,13 @@ use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 use tamis_core::tokenize::{Encoder, Frame, TokenizeConfig, frame};
 
-use crate::dedup::Shard;
 use crate::engine::{CoreEngine, EngineFactory};
 use crate::indexed_dataset::{DatasetWriter, TokenType};
 use crate::input::{InputFile, InputIdentity};
 use crate::job::{self, Job, Output, Record, Source, Tally};
 use crate::output::write_atomically;
 use crate::record::Fields;
+use crate::shard::Shard;
 
 /// Why a record is dropped rather than written.
 const NO_TOKENS: &str = "no_tokens";
@@ -535,6 +535,7 @@ pub fn tokenize(
             batch_size: plan.batch_size,
             shard_size: plan.shard_size,
             max_record_bytes: plan.max_record_bytes,
+            share: Shard::ALL,
             root: plan.output.clone(),
             quiet: plan.quiet,
         },

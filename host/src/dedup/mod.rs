@@ -66,36 +66,7 @@ pub enum Stage {
     Filter,
 }
 
-/// `--shard i/N`: this task takes the units (files or partitions) whose number is `i` modulo `N`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl Shard {
-    pub const ALL: Shard = Shard { index: 0, count: 1 };
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let (i, n) = s
-            .split_once('/')
-            .ok_or_else(|| format!("expected i/N (for example 0/4), got {s:?}"))?;
-        let index: usize = i
-            .parse()
-            .map_err(|_| format!("expected a number before /, got {i:?}"))?;
-        let count: usize = n
-            .parse()
-            .map_err(|_| format!("expected a number after /, got {n:?}"))?;
-        if count == 0 || index >= count {
-            return Err(format!("expected 0 <= i < N, got {index}/{count}"));
-        }
-        Ok(Self { index, count })
-    }
-
-    pub fn takes(&self, unit: usize) -> bool {
-        unit % self.count == self.index
-    }
-}
+pub use crate::shard::Shard;
 
 /// Everything a stage needs to know.
 pub struct DedupPlan {
@@ -123,6 +94,7 @@ impl DedupPlan {
             batch_size: self.batch_size,
             shard_size: u64::MAX,
             max_record_bytes: self.max_record_bytes,
+            share: Shard::ALL,
             root,
             quiet: self.quiet,
         }

@@ -442,6 +442,7 @@ pub fn format(config: &Config, plan: &Plan) -> Result<(Report, Vec<PathBuf>)> {
             batch_size: BATCH,
             shard_size: plan.shard_size,
             max_record_bytes: plan.max_record_bytes,
+            share: crate::shard::Shard::ALL,
             root: plan.output.clone(),
             quiet: plan.quiet,
         },

@@ -24,6 +24,7 @@ mod report;
 mod resume;
 mod sample;
 mod select;
+mod shard;
 mod tokenize;
 mod warc;
 
