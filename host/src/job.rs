@@ -157,6 +157,25 @@ pub struct Plan<'a> {
     pub quiet: bool,
 }
 
+impl Plan<'_> {
+    /// Whether shard `chunk` of input file `file` is this task's. With at least as many files as tasks,
+    /// whole files are dealt out (a task never reads another's file); with fewer, each file's shards are,
+    /// so a few large files are split too (each task then reads past the other tasks' shards of a file).
+    /// Every task decides alike from the same inputs.
+    pub fn owns(&self, file: usize, chunk: u64) -> bool {
+        if self.files.len() >= self.share.count {
+            self.share.takes(file)
+        } else {
+            self.share.takes_chunk(file, chunk)
+        }
+    }
+
+    /// Whether this task has nothing to do in input file `file` (it is not read at all).
+    fn skips_file(&self, file: usize) -> bool {
+        self.files.len() >= self.share.count && !self.share.takes(file)
+    }
+}
+
 /// What a finished job reports.
 pub struct Finished<T> {
     pub total: T,
@@ -443,6 +462,12 @@ struct Reader<'a, 'p, J: Job, F: FnMut() -> std::io::Result<()>> {
 impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
     fn read_all(&mut self) -> Result<()> {
         for &index in &self.plan.files {
+            if self.plan.skips_file(index) {
+                self.counter
+                    .0
+                    .fetch_add(self.plan.inputs[index].size, Ordering::Relaxed);
+                continue;
+            }
             self.read_file(index)?;
         }
         Ok(())
@@ -525,7 +550,7 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
     fn read_file(&mut self, index: usize) -> Result<()> {
         let plan = self.plan;
         let file = &plan.inputs[index];
-        let ours = |chunk: u64| plan.share.takes_chunk(index, chunk);
+        let ours = |chunk: u64| plan.owns(index, chunk);
         // A file whose shards are all done is not read again. This task checks its own shards' files; the
         // other tasks' shards only need to be marked, for the marker of the last one to say where the file
         // ends.
@@ -634,7 +659,7 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
         chunk: u64,
         done: &mut [Option<Marker<J::Tally>>],
     ) -> Result<Mode<J::Tally>> {
-        if !self.plan.share.takes_chunk(index, chunk) {
+        if !self.plan.owns(index, chunk) {
             return Ok(Mode::Other);
         }
         let known = done.get_mut(chunk as usize).and_then(Option::take);

@@ -195,7 +195,7 @@ pub fn stage_script(state: &LaunchState, dir: &Path, stage: &Stage) -> String {
     s.push_str("i=$(( ${TAMIS_TASK_OFFSET:-0} + SLURM_ARRAY_TASK_ID ))\n");
     let marks = dir.join(&stage.name);
     s.push_str(&format!(
-        "marks={}\nrm -f \"$marks/task-$i.done\" \"$marks/task-$i.failed\"\ndate -u +%FT%TZ > \"$marks/task-$i.started\"\n",
+        "marks={}\nrm -f \"$marks/task-$i.done\" \"$marks/task-$i.failed\"\ndate -u +%s.%N > \"$marks/task-$i.started\"\n",
         quote(&marks.display().to_string())
     ));
     let workers = stage.workers.then_some(settings.cpus_per_task);
@@ -215,7 +215,7 @@ pub fn stage_script(state: &LaunchState, dir: &Path, stage: &Stage) -> String {
         args.join(" ")
     ));
     s.push_str(
-        "if [ \"$status\" -eq 0 ]; then\n    date -u +%FT%TZ > \"$marks/task-$i.done\"\nelse\n    echo \"$status\" > \"$marks/task-$i.failed\"\nfi\nexit \"$status\"\n",
+        "if [ \"$status\" -eq 0 ]; then\n    date -u +%s.%N > \"$marks/task-$i.done\"\nelse\n    echo \"$status\" > \"$marks/task-$i.failed\"\nfi\nexit \"$status\"\n",
     );
     s
 }
