@@ -11,7 +11,8 @@
 #                             Python `tokenizers` venv the tokenize tests compare with (setup-python-ref.sh),
 #                             the fastText references (scripts/setup-fasttext.sh: Python venvs and
 #                             lid.176.ftz), jinja2 in a venv (the chat-template test's reference), and
-#                             Debian's slurm-wlm and munge (scripts/test-slurm.sh starts a one-node cluster)
+#                             Debian's slurm-wlm and munge (scripts/test-slurm.sh starts a one-node cluster),
+#                             and s3rver from npm (tests/s3rver: the S3 tests' local protocol server)
 #
 # The CLIs go to a versioned cache outside the clone (scripts/tool-path.sh), so fresh clones reuse them.
 # The build and test scripts install nothing: they say which of these to run when something is missing.
@@ -27,6 +28,8 @@ if [ "${1:-}" = "--test" ]; then
     scripts/setup-browser.sh
     scripts/install-slurm.sh
     (cd web-demo && npm ci --no-audit --no-fund --loglevel=error)
+    # s3rver, the S3-protocol test server host/tests/all/s3.rs starts on loopback.
+    (cd tests/s3rver && npm ci --no-audit --no-fund --loglevel=error)
 elif [ -n "${1:-}" ]; then
     echo "setup: unknown option '$1' (expected --test or nothing)" >&2
     exit 2

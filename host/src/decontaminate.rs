@@ -267,6 +267,7 @@ pub fn decontaminate(config: &Config, fields: &Fields, plan: &Plan) -> Result<Re
         share: plan.shard,
         root: plan.output.clone(),
         quiet: plan.quiet,
+        mirror: None,
     };
     let finished = job::drive(&scan_job, &job_plan)?;
     report.complete = true;
@@ -425,6 +426,7 @@ mod tests {
             relative: "in.jsonl".into(),
             format: crate::input::InputFormat::Jsonl,
             size: 0,
+            remote: None,
         };
         let source = Source::new(0, &file, &fields);
         let record = Record {

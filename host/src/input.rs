@@ -96,6 +96,9 @@ pub struct InputFile {
     pub relative: PathBuf,
     pub format: InputFormat,
     pub size: u64,
+    /// Where an input listed in an object store is (`path` is then its local staging file, fetched when its
+    /// records are first read).
+    pub remote: Option<crate::remote::RemoteInput>,
 }
 
 impl InputFile {
@@ -154,6 +157,16 @@ pub struct InputIdentity {
 
 impl InputFile {
     pub fn identity(&self) -> Result<InputIdentity> {
+        if let Some(remote) = &self.remote {
+            // The store's e-tag stands for the content hash: reading every input in every task to hash it
+            // would cost a full download each.
+            return Ok(InputIdentity {
+                name: self.relative.display().to_string(),
+                size: remote.object.size,
+                modified: remote.object.modified.clone(),
+                xxh3: format!("etag:{}", remote.object.e_tag),
+            });
+        }
         let meta = std::fs::metadata(&self.path)
             .with_context(|| format!("reading {}", self.path.display()))?;
         let modified = meta
@@ -177,7 +190,43 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
     let mut files = Vec::new();
     for spec in specs {
         let path = Path::new(spec);
-        if path.is_dir() {
+        if crate::remote::is_remote(spec) {
+            let location = crate::remote::Location::parse(spec)?;
+            let mut matched = 0;
+            for object in location.list()? {
+                let relative = PathBuf::from(&object.relative);
+                let hidden = relative
+                    .components()
+                    .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+                let Some(format) = InputFormat::of(&relative) else {
+                    continue;
+                };
+                if hidden
+                    || relative
+                        .file_name()
+                        .is_some_and(|n| n == crate::lineage::FILE_NAME)
+                {
+                    continue;
+                }
+                let remote = crate::remote::RemoteInput {
+                    location: location.clone(),
+                    object,
+                };
+                files.push(InputFile {
+                    path: crate::remote::stage_input(&remote),
+                    relative,
+                    format,
+                    size: remote.object.size,
+                    remote: Some(remote),
+                });
+                matched += 1;
+            }
+            if matched == 0 {
+                bail!(
+                    "input {spec} holds no .jsonl, .jsonl.gz, .jsonl.zst, .parquet, .warc(.gz) or .wet(.gz) objects"
+                );
+            }
+        } else if path.is_dir() {
             let before = files.len();
             walk(path, &mut files)?;
             if files.len() == before {
@@ -195,6 +244,7 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
                 relative,
                 format,
                 size: path.metadata()?.len(),
+                remote: None,
             });
         } else if spec.contains(['*', '?', '[']) {
             let mut matched = 0;
@@ -218,6 +268,7 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
                         path,
                         relative,
                         format,
+                        remote: None,
                     });
                     matched += 1;
                 }
@@ -309,6 +360,7 @@ fn walk(root: &Path, out: &mut Vec<InputFile>) -> Result<()> {
                 path,
                 relative,
                 format,
+                remote: None,
             });
         }
     }
@@ -352,6 +404,13 @@ pub fn records(
     counter: ByteCounter,
     max_record_bytes: u64,
 ) -> Result<Box<dyn Iterator<Item = RawRecord> + Send>> {
+    if let Some(remote) = &file.remote
+        && !file.path.is_file()
+    {
+        remote
+            .location
+            .download(&remote.object.relative, &file.path)?;
+    }
     let raw = File::open(&file.path).with_context(|| format!("opening {}", file.path.display()))?;
     let raw = CountingReader {
         inner: raw,

@@ -155,6 +155,9 @@ pub struct Plan<'a> {
     /// Marker file lists are relative to this folder.
     pub root: PathBuf,
     pub quiet: bool,
+    /// The object store `root` mirrors, when the output is remote: each finished shard's files, then its
+    /// marker, are uploaded there.
+    pub mirror: Option<&'a crate::remote::Mirror>,
 }
 
 impl Plan<'_> {
@@ -493,7 +496,12 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
         })?;
         for (name, sum) in &marker.files {
             let output = self.plan.root.join(name);
-            let intact = output.is_file() && checksum(&output)? == *sum;
+            let intact = match self.plan.mirror {
+                // A shard finished elsewhere: its files are in the store, not here. An object is whole or
+                // absent, and a marker is uploaded after its files, so being there is being intact.
+                Some(mirror) if !output.is_file() => mirror.has(name)?,
+                _ => output.is_file() && checksum(&output)? == *sum,
+            };
             if !intact {
                 if !self.plan.quiet {
                     eprintln!(
@@ -700,6 +708,10 @@ fn read_marker_whole<T: DeserializeOwned>(path: &Path) -> Result<Option<Marker<T
 /// task of a sharded job); `None` while one is missing. The task that finds its job complete writes the
 /// job's totals.
 pub fn job_totals<J: Job>(job: &J, plan: &Plan) -> Result<Option<J::Tally>> {
+    if let Some(mirror) = plan.mirror {
+        // The other tasks' markers are in the store.
+        mirror.pull_bookkeeping()?;
+    }
     let mut total = job.tally();
     for &index in &plan.files {
         let file = &plan.inputs[index];
@@ -843,10 +855,17 @@ fn write_all<J: Job>(
                 stats: st.tally.clone(),
                 files,
             };
+            let marker_path = job.output().marker_path(file, shard.file, shard.chunk);
             write_atomically(
-                &job.output().marker_path(file, shard.file, shard.chunk),
+                &marker_path,
                 serde_json::to_string_pretty(&marker)?.as_bytes(),
             )?;
+            if let Some(mirror) = plan.mirror {
+                // The shard's files first, its marker last: a marker in the store vouches for them.
+                let files: Vec<PathBuf> = marker.files.keys().map(|n| plan.root.join(n)).collect();
+                mirror.push(&files)?;
+                mirror.push(&[marker_path])?;
+            }
             SHARDS_FINISHED.fetch_add(1, Ordering::Relaxed);
             total.merge(&st.tally);
             written += 1;

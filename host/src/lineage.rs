@@ -98,6 +98,16 @@ fn describe(
     let mut files = Vec::with_capacity(inputs.len());
     let mut seen = BTreeSet::new();
     for input in inputs {
+        if let Some(remote) = crate::remote::origin_of(input) {
+            // Recorded by its URL, size and the store's e-tag: this task may never have fetched it.
+            files.push(InputFile {
+                path: remote.url(),
+                size: remote.object.size,
+                sha256: format!("etag:{}", remote.object.e_tag),
+                parent: None,
+            });
+            continue;
+        }
         let path = input
             .canonicalize()
             .with_context(|| format!("resolving input {}", input.display()))?;

@@ -15,6 +15,7 @@ mod lineage;
 mod output;
 mod progress;
 mod record;
+mod remote;
 mod report;
 mod run;
 mod sample;
@@ -412,7 +413,10 @@ struct CheckArgs {
 }
 
 fn main() -> std::process::ExitCode {
-    match real_main() {
+    let result = real_main();
+    // Staged copies of remote inputs and outputs are this process's alone.
+    remote::cleanup();
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tamis: error: {e:#}");
@@ -617,8 +621,21 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
     let inputs = input::discover(&resolve_inputs(&args.input, None, &config, &args.config)?)?;
     let output = match (&args.output, &config.io.output) {
         (Some(out), _) => out.clone(),
+        (None, Some(out)) if remote::is_remote(out) => PathBuf::from(out),
         (None, Some(out)) => args.config.parent().unwrap_or(Path::new(".")).join(out),
         (None, None) => bail!("no output: give --output DIR or set io.output in the config"),
+    };
+    // An object store output: the job writes to a local staging folder, committed shard by shard.
+    let (output, mirror) = match output.to_str().filter(|o| remote::is_remote(o)) {
+        Some(url) => {
+            let mirror = remote::Mirror::open(url)?;
+            (mirror.local.clone(), Some(mirror))
+        }
+        None => (output, None),
+    };
+    let shown_output = match &mirror {
+        Some(m) => m.location.url(""),
+        None => output.display().to_string(),
     };
     let workers = workers_of(args.job.workers, &config)?;
     if args.batch_size == 0 || args.shard_size == 0 {
@@ -641,6 +658,7 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         max_record_bytes: args.job.max_record_bytes,
         shard,
         quiet: args.job.quiet,
+        mirror,
     };
     let _lock = job::lock_output(&output, task_lock(shard))?;
     job::handle_interrupts(&output, "run");
@@ -650,7 +668,7 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
             plan.inputs.len(),
             workers,
             factory.kind().as_str(),
-            output.display(),
+            shown_output,
             task_label(shard, shard_from)
         );
     }
@@ -666,6 +684,7 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
             &read,
             args.engine.component.as_deref(),
         )?;
+        run::push(&plan, &[lineage::FILE_NAME])?;
     }
     eprint!("{}", report.stats.table(report.seconds));
     if !report.complete {
@@ -694,9 +713,22 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         report.stats.errors,
         report.shards_written,
         report.shards_skipped,
-        output.display()
+        shown_output
     );
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Refuses an object store output for the commands that only write locally (`run` writes to `s3://`), rather
+/// than making a local folder named `s3:`.
+fn local_output(output: &Path, command: &str) -> Result<()> {
+    if output.to_string_lossy().contains("s3:/") {
+        bail!(
+            "{command}: the output {} is an object store; `tamis {command}` writes to a local or shared \
+             folder (only `tamis run` writes to s3:// so far); its inputs may be s3:// URLs",
+            output.display()
+        );
+    }
+    Ok(())
 }
 
 /// The output lock of a task: shared with the job's other tasks, exclusive for its own share.
@@ -730,6 +762,7 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
         .output
         .clone()
         .unwrap_or_else(|| base.join(&config.dedup.output));
+    local_output(&output, "dedup")?;
     let work = match &config.dedup.work_dir {
         Some(w) => base.join(w),
         None => output.join(".work"),
@@ -878,6 +911,7 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
         .output
         .clone()
         .unwrap_or_else(|| base.join(&config.decontaminate.output));
+    local_output(&output, "decontaminate")?;
     let workers = workers_of(args.job.workers, &config)?;
     if args.shard_size == 0 {
         bail!("--shard-size must be at least 1");
@@ -954,6 +988,7 @@ fn cmd_select(args: SelectArgs) -> Result<std::process::ExitCode> {
         .output
         .clone()
         .unwrap_or_else(|| base.join(&config.select.output));
+    local_output(&output, "select")?;
     let workers = workers_of(args.job.workers, &config)?;
     // The scores and filter stages split, and read their share from the scheduler too.
     let shard = match args.stage {
@@ -1029,6 +1064,7 @@ fn cmd_train_classifier(args: TrainClassifierArgs) -> Result<std::process::ExitC
     let section = &config.train_classifier;
     let base = args.config.parent().unwrap_or(Path::new(".")).to_path_buf();
     let output = train_classifier::output_dir(args.output.as_deref(), section, &base);
+    local_output(&output, "train-classifier")?;
     let _lock = job::lock_output(&output, None)?;
     let plan = train_classifier::Plan {
         base,
@@ -1118,6 +1154,7 @@ fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
         _ => shard::Shard::resolve(args.shard)?,
     };
     let out = base.join(&config.sample.output);
+    local_output(&out, "sample")?;
     let _lock = job::lock_output(&out, task_lock(shard))?;
     if !sample::sample(&config.sample, base, args.stage, shard, args.quiet)? {
         if !args.quiet {
@@ -1273,6 +1310,7 @@ fn cmd_format(args: FormatArgs) -> Result<std::process::ExitCode> {
         .output
         .clone()
         .unwrap_or_else(|| base.join(&config.format.output));
+    local_output(&output, "format")?;
     let workers = workers_of(args.job.workers, &config)?;
     if args.shard_size == 0 {
         bail!("--shard-size must be at least 1");
@@ -1542,6 +1580,7 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
         .output
         .clone()
         .unwrap_or_else(|| base.join(&section.output));
+    local_output(&output, "tokenize")?;
     let workers = workers_of(args.job.workers, &config)?;
     if args.batch_size == 0 || args.shard_size == 0 {
         bail!("--batch-size and --shard-size must be at least 1");

@@ -601,6 +601,7 @@ mod tests {
             relative: "typed.parquet".into(),
             format: InputFormat::Parquet,
             size: 0,
+            remote: None,
         };
         let rows: Vec<String> = records(&file, ByteCounter::default(), DEFAULT_MAX_RECORD_BYTES)
             .unwrap()
@@ -649,6 +650,7 @@ mod tests {
             relative: PathBuf::from("in.jsonl.gz"),
             format: InputFormat::JsonlGz,
             size: 0,
+            remote: None,
         };
         let mut writer = ShardWriter::new(ShardPaths::new(&dir.path().join("out"), &input, 0));
         let text = "Il était une fois une ville au bord de la mer, où chaque matin les pêcheurs";

@@ -94,6 +94,7 @@ impl Plan {
             share: Shard::ALL,
             root,
             quiet: self.quiet,
+            mirror: None,
         }
     }
 }

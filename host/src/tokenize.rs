@@ -538,6 +538,7 @@ pub fn tokenize(
             share: Shard::ALL,
             root: plan.output.clone(),
             quiet: plan.quiet,
+            mirror: None,
         },
     )?;
     let encode_seconds = started.elapsed().as_secs_f64();

@@ -97,6 +97,7 @@ impl DedupPlan {
             share: Shard::ALL,
             root,
             quiet: self.quiet,
+            mirror: None,
         }
     }
 }

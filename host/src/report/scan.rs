@@ -106,6 +106,7 @@ pub fn discover(run: &Path) -> Result<(Vec<DataFile>, u64)> {
                     path,
                     relative,
                     format,
+                    remote: None,
                 },
                 class,
                 group,

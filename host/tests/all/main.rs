@@ -22,6 +22,7 @@ mod hostile;
 mod lineage;
 mod report;
 mod resume;
+mod s3;
 mod sample;
 mod select;
 mod shard;
