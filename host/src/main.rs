@@ -625,18 +625,7 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         (None, Some(out)) => args.config.parent().unwrap_or(Path::new(".")).join(out),
         (None, None) => bail!("no output: give --output DIR or set io.output in the config"),
     };
-    // An object store output: the job writes to a local staging folder, committed shard by shard.
-    let (output, mirror) = match output.to_str().filter(|o| remote::is_remote(o)) {
-        Some(url) => {
-            let mirror = remote::Mirror::open(url)?;
-            (mirror.local.clone(), Some(mirror))
-        }
-        None => (output, None),
-    };
-    let shown_output = match &mirror {
-        Some(m) => m.location.url(""),
-        None => output.display().to_string(),
-    };
+    let (output, mirror, shown_output) = staged_output(output)?;
     let workers = workers_of(args.job.workers, &config)?;
     if args.batch_size == 0 || args.shard_size == 0 {
         bail!("--batch-size and --shard-size must be at least 1");
@@ -718,13 +707,29 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// An object store output: the job writes to a local staging folder, committed shard by shard to the store
+/// (`remote::Mirror`). Returns the folder to write to, the mirror, and the output as shown to the user.
+fn staged_output(output: PathBuf) -> Result<(PathBuf, Option<remote::Mirror>, String)> {
+    match output.to_str().filter(|o| remote::is_remote(o)) {
+        Some(url) => {
+            let mirror = remote::Mirror::open(url)?;
+            let shown = mirror.location.url("");
+            Ok((mirror.local.clone(), Some(mirror), shown))
+        }
+        None => {
+            let shown = output.display().to_string();
+            Ok((output, None, shown))
+        }
+    }
+}
+
 /// Refuses an object store output for the commands that only write locally (`run` writes to `s3://`), rather
 /// than making a local folder named `s3:`.
 fn local_output(output: &Path, command: &str) -> Result<()> {
     if output.to_string_lossy().contains("s3:/") {
         bail!(
             "{command}: the output {} is an object store; `tamis {command}` writes to a local or shared \
-             folder (only `tamis run` writes to s3:// so far); its inputs may be s3:// URLs",
+             folder (only `tamis run` and `tamis decontaminate` write to s3:// so far); its inputs may be s3:// URLs",
             output.display()
         );
     }
@@ -907,11 +912,14 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
     let own = Some(("decontaminate.input", config.decontaminate.input.as_slice()));
     let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
     let base = args.config.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| base.join(&config.decontaminate.output));
-    local_output(&output, "decontaminate")?;
+    let output = match &args.output {
+        Some(out) => out.clone(),
+        None if remote::is_remote(&config.decontaminate.output) => {
+            PathBuf::from(&config.decontaminate.output)
+        }
+        None => base.join(&config.decontaminate.output),
+    };
+    let (output, mirror, shown_output) = staged_output(output)?;
     let workers = workers_of(args.job.workers, &config)?;
     if args.shard_size == 0 {
         bail!("--shard-size must be at least 1");
@@ -931,20 +939,19 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
             .collect();
         read.extend(input::discover(&specs)?.into_iter().map(|f| f.path));
     }
-    let report = decontaminate::decontaminate(
-        &config,
-        &record::Fields::from_io(&config.io),
-        &decontaminate::Plan {
-            inputs,
-            max_record_bytes: args.job.max_record_bytes,
-            output: output.clone(),
-            base,
-            workers,
-            shard_size: args.shard_size,
-            shard,
-            quiet: args.job.quiet,
-        },
-    )?;
+    let plan = decontaminate::Plan {
+        inputs,
+        max_record_bytes: args.job.max_record_bytes,
+        output: output.clone(),
+        base,
+        workers,
+        shard_size: args.shard_size,
+        shard,
+        quiet: args.job.quiet,
+        mirror,
+    };
+    let report =
+        decontaminate::decontaminate(&config, &record::Fields::from_io(&config.io), &plan)?;
     if !report.complete {
         eprintln!(
             "task {shard}: accounting ok for its share: {} = {} kept + {} dropped + {} errors; the other tasks' \
@@ -954,6 +961,9 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
         return Ok(std::process::ExitCode::SUCCESS);
     }
     lineage::write(&output, "decontaminate", &config, &read)?;
+    if let Some(mirror) = &plan.mirror {
+        mirror.push(&[output.join(lineage::FILE_NAME)])?;
+    }
     eprintln!(
         "accounting ok: {} = {} kept + {} dropped + {} errors; {} contaminated{}; results in {}",
         report.docs_in,
@@ -974,7 +984,7 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
                     .join(", ")
             )
         },
-        output.display()
+        shown_output
     );
     Ok(std::process::ExitCode::SUCCESS)
 }

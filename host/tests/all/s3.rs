@@ -220,3 +220,98 @@ fn a_run_from_and_to_an_object_store_writes_the_bytes_of_a_local_run() -> Result
     drop(server);
     Ok(())
 }
+
+#[test]
+fn a_split_decontamination_into_an_object_store_writes_the_bytes_of_a_local_one() -> Result<()> {
+    let server = start_s3rver()?;
+    let port = server.port;
+    let dir = tempfile::tempdir()?;
+    let web = read_jsonl(&shared_data("web/dev.jsonl.gz"))?;
+    let gsm8k = read_jsonl(&shared_data("benchmarks/gsm8k_test.jsonl.gz"))?;
+    // Every 25th document quotes a GSM8K question.
+    let lines: Vec<String> = web
+        .iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            let mut doc = doc.clone();
+            if i % 25 == 3 {
+                let q = gsm8k[i % gsm8k.len()]["question"]
+                    .as_str()
+                    .unwrap_or_default();
+                let text = format!("{}\n{q}", doc["text"].as_str().unwrap_or_default());
+                doc["text"] = Value::String(text);
+            }
+            doc.to_string()
+        })
+        .collect();
+    let body = lines.join("\n") + "\n";
+    let local_in = dir.path().join("in");
+    std::fs::create_dir_all(&local_in)?;
+    std::fs::write(local_in.join("web.jsonl"), &body)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    let s = store(port)?;
+    rt.block_on(s.put(
+        &"bench-in/web.jsonl".into(),
+        PutPayload::from(body.into_bytes()),
+    ))?;
+    let config = dir.path().join("d.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[decontaminate]\n[[decontaminate.benchmarks]]\nname = \"gsm8k\"\npath = [{:?}]\nfields = [\"question\"]\n",
+            shared_data("benchmarks/gsm8k_test.jsonl.gz")
+        ),
+    )?;
+    let c = config.to_str().context("utf-8 path")?;
+    let whole = dir.path().join("whole");
+    let (w, li) = (
+        whole.to_str().context("utf-8")?,
+        local_in.to_str().context("utf-8")?,
+    );
+    run(
+        port,
+        &[
+            "decontaminate",
+            c,
+            "--input",
+            li,
+            "--output",
+            w,
+            "--shard-size",
+            "50",
+            "--quiet",
+        ],
+    )?;
+    for shard in ["1/2", "0/2"] {
+        run(
+            port,
+            &[
+                "decontaminate",
+                c,
+                "--input",
+                "s3://tamis/bench-in",
+                "--output",
+                "s3://tamis/decontaminated",
+                "--shard-size",
+                "50",
+                "--shard",
+                shard,
+                "--quiet",
+            ],
+        )?;
+    }
+    let remote = dir.path().join("remote");
+    download_all(port, "decontaminated", &remote)?;
+    let (expected, got) = (output_files(&whole)?, output_files(&remote)?);
+    ensure!(
+        expected == got,
+        "the store holds other files or bytes: {:?}",
+        got.keys().collect::<Vec<_>>()
+    );
+    ensure!(
+        !expected["report.jsonl"].is_empty(),
+        "no finding in the report"
+    );
+    drop(server);
+    Ok(())
+}
