@@ -729,7 +729,7 @@ fn local_output(output: &Path, command: &str) -> Result<()> {
     if output.to_string_lossy().contains("s3:/") {
         bail!(
             "{command}: the output {} is an object store; `tamis {command}` writes to a local or shared \
-             folder (only `tamis run` and `tamis decontaminate` write to s3:// so far); its inputs may be s3:// URLs",
+             folder (only `tamis sample`, `run` and `decontaminate` write to s3:// so far); its inputs may be s3:// URLs",
             output.display()
         );
     }
@@ -1163,10 +1163,22 @@ fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
         sample::Stage::Merge => (shard::Shard::ALL, ""),
         _ => shard::Shard::resolve(args.shard)?,
     };
-    let out = base.join(&config.sample.output);
-    local_output(&out, "sample")?;
+    let out = if remote::is_remote(&config.sample.output) {
+        PathBuf::from(&config.sample.output)
+    } else {
+        base.join(&config.sample.output)
+    };
+    let (out, mirror, _) = staged_output(out)?;
     let _lock = job::lock_output(&out, task_lock(shard))?;
-    if !sample::sample(&config.sample, base, args.stage, shard, args.quiet)? {
+    if !sample::sample(
+        &config.sample,
+        base,
+        &out,
+        mirror.as_ref(),
+        args.stage,
+        shard,
+        args.quiet,
+    )? {
         if !args.quiet {
             eprintln!(
                 "tamis sample: this task's draws are done; the sources are merged once every file is drawn"
@@ -1182,7 +1194,10 @@ fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
                 .map(|f| f.path),
         );
     }
-    lineage::write(&base.join(&config.sample.output), "sample", &config, &read)?;
+    lineage::write(&out, "sample", &config, &read)?;
+    if let Some(m) = &mirror {
+        m.push(&[out.join(lineage::FILE_NAME)])?;
+    }
     Ok(std::process::ExitCode::SUCCESS)
 }
 

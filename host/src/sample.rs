@@ -60,6 +60,8 @@ pub enum Stage {
 pub fn sample(
     config: &SampleConfig,
     base: &Path,
+    out: &Path,
+    mirror: Option<&crate::remote::Mirror>,
     stage: Stage,
     shard: Shard,
     quiet: bool,
@@ -74,13 +76,32 @@ pub fn sample(
     }
     let weights: Vec<f64> = config.datasets.iter().map(|d| d.weight).collect();
     let counts = plan_counts(config.target_samples, &weights);
-    let out = base.join(&config.output);
     let sources: Vec<Vec<input::InputFile>> = config
         .datasets
         .iter()
         .map(|d| source_files(d, base))
         .collect::<Result<_>>()?;
-    bind(config, &out, &sources)?;
+    let manifest = out.join(".tamis").join("sample").join("run.json");
+    let new = !manifest.is_file();
+    bind(config, out, &sources)?;
+    // With an object store output, every file written here is uploaded once complete.
+    let push = |path: &Path| -> Result<()> {
+        match mirror {
+            Some(m) => m.push(&[path.to_path_buf()]),
+            None => Ok(()),
+        }
+    };
+    let sampled = |source: &SampleSource| -> Result<bool> {
+        let target = out.join(&source.name).join("raw_data.jsonl.gz");
+        Ok(target.is_file()
+            || match mirror {
+                Some(m) => m.has(&format!("{}/raw_data.jsonl.gz", source.name))?,
+                None => false,
+            })
+    };
+    if new {
+        push(&manifest)?;
+    }
     if !quiet && stage != Stage::Draw && !shard.is_split() {
         eprintln!("{:<24} {:>10} {:>8}", "source", "count", "percent");
         for (d, c) in config.datasets.iter().zip(&counts) {
@@ -106,13 +127,14 @@ pub fn sample(
             for (number, file) in files.iter().enumerate() {
                 let ours = shard.takes(unit);
                 unit += 1;
-                let part = part_path(&out, source, number);
-                if !ours || target(source).is_file() || part.is_file() {
+                let part = part_path(out, source, number);
+                if !ours || part.is_file() || sampled(source)? {
                     continue;
                 }
                 let seed = source_seed(config.seed, index as u64, &source.name);
                 let drawn = draw_file(source, file, number, counts[index], seed)?;
                 write_part(&part, &drawn)?;
+                push(&part)?;
                 if !quiet {
                     eprintln!(
                         "{}: {} drew {} candidates of {} records",
@@ -128,10 +150,14 @@ pub fn sample(
     if stage == Stage::Draw {
         return Ok(false);
     }
+    if let Some(m) = mirror {
+        // The other tasks' draws.
+        m.pull_bookkeeping()?;
+    }
     let mut complete = true;
     for (source, (files, &count)) in config.datasets.iter().zip(sources.iter().zip(&counts)) {
         let target = target(source);
-        if target.is_file() {
+        if sampled(source)? {
             if !quiet {
                 eprintln!(
                     "{}: already sampled in {}, skipped",
@@ -142,7 +168,7 @@ pub fn sample(
             continue;
         }
         let parts: Vec<PathBuf> = (0..files.len())
-            .map(|n| part_path(&out, source, n))
+            .map(|n| part_path(out, source, n))
             .collect();
         if let Some(missing) = parts.iter().position(|p| !p.is_file()) {
             if stage == Stage::Merge {
@@ -158,6 +184,7 @@ pub fn sample(
         }
         let (chosen, seen) = merge(source, &parts, count)?;
         write_source(&target, source, config.target_samples, &chosen)?;
+        push(&target)?;
         if !quiet {
             eprintln!(
                 "{}: {} of {} records -> {}",
@@ -177,7 +204,7 @@ pub fn source_files(source: &SampleSource, base: &Path) -> Result<Vec<input::Inp
         .path
         .iter()
         .map(|p| {
-            if Path::new(p).is_absolute() {
+            if Path::new(p).is_absolute() || crate::remote::is_remote(p) {
                 p.clone()
             } else {
                 base.join(p).display().to_string()

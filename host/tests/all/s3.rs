@@ -315,3 +315,51 @@ fn a_split_decontamination_into_an_object_store_writes_the_bytes_of_a_local_one(
     drop(server);
     Ok(())
 }
+
+#[test]
+fn a_sample_drawn_into_an_object_store_is_the_local_sample() -> Result<()> {
+    let server = start_s3rver()?;
+    let port = server.port;
+    let dir = tempfile::tempdir()?;
+    let examples = repo_root().join("examples");
+    std::fs::create_dir_all(dir.path().join("data"))?;
+    for file in ["c4.jsonl.gz", "dclm.jsonl.gz", "presidio.jsonl.gz"] {
+        std::fs::copy(
+            examples.join("data").join(file),
+            dir.path().join("data").join(file),
+        )?;
+    }
+    let text = std::fs::read_to_string(examples.join("tamis.toml"))?;
+    let local = dir.path().join("local.toml");
+    std::fs::write(
+        &local,
+        text.replace("output = \"../out/RAW\"", "output = \"RAW\""),
+    )?;
+    let remote = dir.path().join("remote.toml");
+    std::fs::write(
+        &remote,
+        text.replace("output = \"../out/RAW\"", "output = \"s3://tamis/RAW\""),
+    )?;
+    run(
+        port,
+        &["sample", local.to_str().context("utf-8")?, "--quiet"],
+    )?;
+    let r = remote.to_str().context("utf-8")?;
+    for shard in ["1/2", "0/2"] {
+        run(
+            port,
+            &["sample", r, "--stage", "draw", "--shard", shard, "--quiet"],
+        )?;
+    }
+    run(port, &["sample", r, "--stage", "merge", "--quiet"])?;
+    let got = dir.path().join("got");
+    download_all(port, "RAW", &got)?;
+    let (expected, got) = (output_files(&dir.path().join("RAW"))?, output_files(&got)?);
+    ensure!(
+        expected.len() == 3 && expected == got,
+        "the store's sample differs: {:?}",
+        got.keys().collect::<Vec<_>>()
+    );
+    drop(server);
+    Ok(())
+}
