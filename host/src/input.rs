@@ -191,9 +191,32 @@ pub fn discover(specs: &[String]) -> Result<Vec<InputFile>> {
     for spec in specs {
         let path = Path::new(spec);
         if crate::remote::is_remote(spec) {
-            let location = crate::remote::Location::parse(spec)?;
+            // A glob lists its fixed prefix and keeps the keys it matches (`*` stays within one folder),
+            // relative to that prefix, as a local glob does.
+            let (listed, pattern) = if spec.contains(['*', '?', '[']) {
+                let base = spec
+                    .split('/')
+                    .take_while(|part| !part.contains(['*', '?', '[']))
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let pattern = glob::Pattern::new(spec[base.len()..].trim_start_matches('/'))
+                    .with_context(|| format!("input glob {spec}"))?;
+                (base, Some(pattern))
+            } else {
+                (spec.clone(), None)
+            };
+            let location = crate::remote::Location::parse(&listed)?;
             let mut matched = 0;
             for object in location.list()? {
+                if let Some(pattern) = &pattern {
+                    let options = glob::MatchOptions {
+                        require_literal_separator: true,
+                        ..Default::default()
+                    };
+                    if !pattern.matches_with(&object.relative, options) {
+                        continue;
+                    }
+                }
                 let relative = PathBuf::from(&object.relative);
                 let hidden = relative
                     .components()

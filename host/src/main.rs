@@ -413,7 +413,12 @@ struct CheckArgs {
 }
 
 fn main() -> std::process::ExitCode {
-    let result = real_main();
+    let mut result = real_main();
+    // What a command in stages wrote to a remote output's staging folder goes to the store, finished
+    // shards included when the command failed.
+    if let Err(e) = remote::finish_work() {
+        result = result.and(Err(e.context("uploading the output to the object store")));
+    }
     // Staged copies of remote inputs and outputs are this process's alone.
     remote::cleanup();
     match result {
@@ -610,7 +615,13 @@ fn resolve_inputs(
     let base = config_path.parent().unwrap_or(Path::new("."));
     let specs: Vec<String> = configured
         .iter()
-        .map(|p| base.join(p).display().to_string())
+        .map(|p| {
+            if remote::is_remote(p) {
+                p.clone()
+            } else {
+                base.join(p).display().to_string()
+            }
+        })
         .collect();
     job::check_upstream(&specs)?;
     Ok(specs)
@@ -723,13 +734,32 @@ fn staged_output(output: PathBuf) -> Result<(PathBuf, Option<remote::Mirror>, St
     }
 }
 
-/// Refuses an object store output for the commands that only write locally (`run` writes to `s3://`), rather
-/// than making a local folder named `s3:`.
+/// The output folder: the command line's, else the config's, relative to the config's folder unless it is
+/// an object store URL.
+fn output_of(cli: &Option<PathBuf>, configured: &str, base: &Path) -> PathBuf {
+    match cli {
+        Some(out) => out.clone(),
+        None if remote::is_remote(configured) => PathBuf::from(configured),
+        None => base.join(configured),
+    }
+}
+
+/// The folder a command in stages writes to: the output itself, or for an object store the local staging
+/// folder of its mirror (`remote::open_work_mirror`), pushed when the command ends.
+fn work_output(output: PathBuf) -> Result<PathBuf> {
+    match output.to_str().filter(|o| remote::is_remote(o)) {
+        Some(url) => Ok(remote::open_work_mirror(url)?.local.clone()),
+        None => Ok(output),
+    }
+}
+
+/// Refuses an object store output for `train-classifier` (one model file, written locally), rather than
+/// making a local folder named `s3:`.
 fn local_output(output: &Path, command: &str) -> Result<()> {
     if output.to_string_lossy().contains("s3:/") {
         bail!(
             "{command}: the output {} is an object store; `tamis {command}` writes to a local or shared \
-             folder (only `tamis sample`, `run` and `decontaminate` write to s3:// so far); its inputs may be s3:// URLs",
+             folder (`tamis train-classifier` writes one model file locally); its inputs may be s3:// URLs",
             output.display()
         );
     }
@@ -763,11 +793,7 @@ fn cmd_dedup(args: DedupArgs) -> Result<std::process::ExitCode> {
     let own = Some(("dedup.input", config.dedup.input.as_slice()));
     let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
     let base = args.config.parent().unwrap_or(Path::new("."));
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| base.join(&config.dedup.output));
-    local_output(&output, "dedup")?;
+    let output = work_output(output_of(&args.output, &config.dedup.output, base))?;
     let work = match &config.dedup.work_dir {
         Some(w) => base.join(w),
         None => output.join(".work"),
@@ -994,11 +1020,7 @@ fn cmd_select(args: SelectArgs) -> Result<std::process::ExitCode> {
     let own = Some(("select.input", config.select.input.as_slice()));
     let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
     let base = args.config.parent().unwrap_or(Path::new("."));
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| base.join(&config.select.output));
-    local_output(&output, "select")?;
+    let output = work_output(output_of(&args.output, &config.select.output, base))?;
     let workers = workers_of(args.job.workers, &config)?;
     // The scores and filter stages split, and read their share from the scheduler too.
     let shard = match args.stage {
@@ -1331,11 +1353,7 @@ fn cmd_format(args: FormatArgs) -> Result<std::process::ExitCode> {
     let own = Some(("format.input", config.format.input.as_slice()));
     let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
     let base = args.config.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| base.join(&config.format.output));
-    local_output(&output, "format")?;
+    let output = work_output(output_of(&args.output, &config.format.output, &base))?;
     let workers = workers_of(args.job.workers, &config)?;
     if args.shard_size == 0 {
         bail!("--shard-size must be at least 1");
@@ -1601,11 +1619,7 @@ fn cmd_tokenize(args: TokenizeArgs) -> Result<std::process::ExitCode> {
     let own = Some(("tokenize.input", section.input.as_slice()));
     let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
     let base = args.config.parent().unwrap_or(Path::new("."));
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| base.join(&section.output));
-    local_output(&output, "tokenize")?;
+    let output = work_output(output_of(&args.output, &section.output, base))?;
     let workers = workers_of(args.job.workers, &config)?;
     if args.batch_size == 0 || args.shard_size == 0 {
         bail!("--batch-size and --shard-size must be at least 1");

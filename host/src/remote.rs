@@ -284,6 +284,8 @@ pub fn origin_of(path: &Path) -> Option<RemoteInput> {
 pub struct Mirror {
     pub location: Location,
     pub local: PathBuf,
+    /// Local files as last pulled or pushed (size, modification time): what `push_changed` leaves alone.
+    synced: Mutex<HashMap<PathBuf, (u64, std::time::SystemTime)>>,
 }
 
 impl Mirror {
@@ -293,27 +295,51 @@ impl Mirror {
         let location = Location::parse(url)?;
         let local = staging_dir().join("out");
         std::fs::create_dir_all(&local).with_context(|| format!("creating {}", local.display()))?;
-        let mirror = Self { location, local };
+        let mirror = Self {
+            location,
+            local,
+            synced: Mutex::new(HashMap::new()),
+        };
         mirror.pull_bookkeeping()?;
         Ok(mirror)
     }
 
     /// Fetches every object under `.tamis/` (markers, manifest, task reports) into the staging folder.
     pub fn pull_bookkeeping(&self) -> Result<()> {
-        let bookkeeping = Location {
-            prefix: if self.location.prefix.is_empty() {
-                ".tamis".into()
-            } else {
-                format!("{}/.tamis", self.location.prefix)
-            },
-            ..self.location.clone()
-        };
-        for object in bookkeeping.list()? {
-            let relative = format!(".tamis/{}", object.relative);
-            self.location
-                .download(&relative, &self.local.join(&relative))?;
+        self.pull(|relative| relative.starts_with(".tamis/"))
+    }
+
+    /// Fetches every object under a hidden folder (`.tamis/`, `.work/`): the bookkeeping and the work files
+    /// of a job in stages (dedup's signatures, buckets and clusters, select's scores and cut, tokenize's
+    /// parts), which the next stage reads. Output records are not fetched.
+    pub fn pull_work(&self) -> Result<()> {
+        self.pull(|relative| relative.starts_with('.'))
+    }
+
+    fn pull(&self, wanted: impl Fn(&str) -> bool) -> Result<()> {
+        for object in self.location.list()? {
+            let name = object.relative.as_str();
+            if !wanted(name) || is_lock(name) {
+                continue;
+            }
+            let path = self.local.join(name);
+            let have = path.metadata().ok().map(|m| m.len());
+            if have != Some(object.size) {
+                self.location.download(name, &path)?;
+            }
+            self.mark_synced(&path);
         }
         Ok(())
+    }
+
+    fn mark_synced(&self, path: &Path) {
+        if let Ok(meta) = path.metadata() {
+            let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+            self.synced
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(path.to_path_buf(), (meta.len(), modified));
+        }
     }
 
     /// Uploads local files of the staging folder (data files before the marker that names them).
@@ -324,13 +350,103 @@ impl Mirror {
                 .with_context(|| format!("{} is outside the staging folder", file.display()))?;
             let relative = relative.to_string_lossy().replace('\\', "/");
             self.location.upload(file, &relative)?;
+            self.mark_synced(file);
         }
         Ok(())
+    }
+
+    /// Uploads every file of the staging folder written or changed since it was pulled or pushed: data
+    /// first, then `.json` files (the stages' done markers and reports), and the shards' done markers
+    /// last, so a marker in the store always has its files there. Locks and temporary files stay local.
+    pub fn push_changed(&self) -> Result<usize> {
+        let mut changed: Vec<(u8, PathBuf)> = Vec::new();
+        for entry in walkdir::WalkDir::new(&self.local).sort_by_file_name() {
+            let entry = entry.with_context(|| format!("listing {}", self.local.display()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.path().to_path_buf();
+            let relative = path
+                .strip_prefix(&self.local)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let name = entry.file_name().to_string_lossy();
+            if is_lock(&relative) || name.contains(".tmp") || name.contains(".part.") {
+                continue;
+            }
+            let meta = entry.metadata()?;
+            let now = (meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH));
+            let synced = self
+                .synced
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&path)
+                .copied();
+            if synced == Some(now) {
+                continue;
+            }
+            let rank = if relative.starts_with(".tamis/done/") {
+                2
+            } else if name.ends_with(".json") {
+                1
+            } else {
+                0
+            };
+            changed.push((rank, path));
+        }
+        changed.sort();
+        let files: Vec<PathBuf> = changed.into_iter().map(|(_, p)| p).collect();
+        self.push(&files)?;
+        Ok(files.len())
     }
 
     /// Whether output file `relative` (as a marker names it) is in the store.
     pub fn has(&self, relative: &str) -> Result<bool> {
         self.location.exists(relative)
+    }
+}
+
+/// The output locks are local to each task's staging folder; they are never uploaded.
+fn is_lock(relative: &str) -> bool {
+    relative.starts_with(".tamis/lock")
+}
+
+/// The mirror of a command in stages (dedup, select, tokenize, format) whose output is remote: its work
+/// folders are pulled when it starts, it is refreshed before a task checks whether the whole job is done,
+/// and whatever it wrote is pushed when it ends ([`finish_work`]).
+static WORK_MIRROR: OnceLock<Mirror> = OnceLock::new();
+
+/// Opens the mirror of a command in stages, pulls its work folders, and keeps it for [`refresh`] and
+/// [`finish_work`]. Returns the local staging folder to write to.
+pub fn open_work_mirror(url: &str) -> Result<&'static Mirror> {
+    let mirror = Mirror::open(url)?;
+    mirror.pull_work()?;
+    if WORK_MIRROR.set(mirror).is_err() {
+        bail!("one remote output per command");
+    }
+    Ok(WORK_MIRROR.get().expect("set above"))
+}
+
+/// The mirror of this command in stages, if its output is remote.
+pub fn work_mirror() -> Option<&'static Mirror> {
+    WORK_MIRROR.get()
+}
+
+/// Pulls the other tasks' work files and markers again, before a task checks whether every file is done.
+pub fn refresh() -> Result<()> {
+    match WORK_MIRROR.get() {
+        Some(mirror) => mirror.pull_work(),
+        None => Ok(()),
+    }
+}
+
+/// Pushes what the command wrote (called once it ends, whether it succeeded or not: finished shards are
+/// kept either way).
+pub fn finish_work() -> Result<usize> {
+    match WORK_MIRROR.get() {
+        Some(mirror) => mirror.push_changed(),
+        None => Ok(0),
     }
 }
 

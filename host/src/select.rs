@@ -94,7 +94,7 @@ impl Plan {
             share: Shard::ALL,
             root,
             quiet: self.quiet,
-            mirror: None,
+            mirror: crate::remote::work_mirror(),
         }
     }
 }
@@ -607,6 +607,8 @@ pub fn select(
 /// Sums the filter markers into `stats.json` once every file is filtered, and checks that what was kept is
 /// exactly what the cut keeps, and that every record without a score became an error record.
 fn write_totals(plan: &Plan, cut: &Threshold) -> Result<Option<Totals>> {
+    // With a remote output, the other tasks' markers are in the store.
+    crate::remote::refresh()?;
     let mut counts = FileCounts::default();
     for file in &plan.inputs {
         let paths = ShardPaths::new(&plan.output, file, 0);

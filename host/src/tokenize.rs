@@ -538,11 +538,13 @@ pub fn tokenize(
             share: Shard::ALL,
             root: plan.output.clone(),
             quiet: plan.quiet,
-            mirror: None,
+            mirror: crate::remote::work_mirror(),
         },
     )?;
     let encode_seconds = started.elapsed().as_secs_f64();
-    // Every input file's parts, in input order; a file another task has not finished stops the write.
+    // Every input file's parts, in input order; a file another task has not finished stops the write. With a
+    // remote output, the other tasks' parts are in the store.
+    crate::remote::refresh()?;
     let mut parts = Vec::new();
     let mut pending = 0usize;
     for file in &plan.inputs {

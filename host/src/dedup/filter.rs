@@ -241,6 +241,8 @@ pub fn run(config: &Config, fields: &Fields, plan: &DedupPlan) -> Result<Vec<Sta
 
 /// Sums the done markers into `stats.json` once every file is filtered, and checks the accounting.
 fn write_totals(plan: &DedupPlan) -> Result<()> {
+    // With a remote output, the other tasks' markers are in the store.
+    crate::remote::refresh()?;
     let mut totals = FileCounts::default();
     for file in &plan.inputs {
         let paths = ShardPaths::new(&plan.output, file, 0);

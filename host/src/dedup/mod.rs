@@ -97,7 +97,7 @@ impl DedupPlan {
             share: Shard::ALL,
             root,
             quiet: self.quiet,
-            mirror: None,
+            mirror: crate::remote::work_mirror(),
         }
     }
 }

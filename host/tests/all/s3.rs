@@ -363,3 +363,205 @@ fn a_sample_drawn_into_an_object_store_is_the_local_sample() -> Result<()> {
     drop(server);
     Ok(())
 }
+
+/// Every stage of the demo in the store: the pipeline of `scripts/demo.sh` with every output an `s3://`
+/// prefix and every stage's input read from the store (globs included), dedup and select run stage by
+/// stage as two tasks each (one process per task, as on a cluster), equals the local pipeline byte for
+/// byte.
+#[test]
+fn the_demo_pipeline_in_an_object_store_is_the_local_pipeline() -> Result<()> {
+    let server = start_s3rver()?;
+    let port = server.port;
+    let dir = tempfile::tempdir()?;
+    let examples = repo_root().join("examples");
+    std::fs::create_dir_all(dir.path().join("data"))?;
+    for file in ["c4.jsonl.gz", "dclm.jsonl.gz", "presidio.jsonl.gz"] {
+        std::fs::copy(
+            examples.join("data").join(file),
+            dir.path().join("data").join(file),
+        )?;
+    }
+    let text = std::fs::read_to_string(examples.join("tamis.toml"))?;
+    let local = dir.path().join("local.toml");
+    std::fs::write(&local, text.replace("../out/", "out/"))?;
+    let remote = dir.path().join("remote.toml");
+    std::fs::write(&remote, text.replace("../out/", "s3://tamis/out/"))?;
+    let (l, r) = (
+        local.to_str().context("utf-8")?,
+        remote.to_str().context("utf-8")?,
+    );
+    for command in ["sample", "run", "dedup", "select"] {
+        run(port, &[command, l, "--quiet"])?;
+    }
+    run(port, &["sample", r, "--quiet"])?;
+    run(port, &["run", r, "--quiet", "--shard", "1/2"])?;
+    run(port, &["run", r, "--quiet", "--shard", "0/2"])?;
+    for stage in ["signatures", "buckets", "clusters", "filter"] {
+        let shards: &[&str] = if stage == "clusters" {
+            &[""]
+        } else {
+            &["1/2", "0/2"]
+        };
+        for shard in shards {
+            let mut args = vec!["dedup", r, "--stage", stage, "--quiet"];
+            if !shard.is_empty() {
+                args.extend(["--shard", shard]);
+            }
+            run(port, &args)?;
+        }
+    }
+    for stage in ["scores", "threshold", "filter"] {
+        let shards: &[&str] = if stage == "threshold" {
+            &[""]
+        } else {
+            &["1/2", "0/2"]
+        };
+        for shard in shards {
+            let mut args = vec!["select", r, "--stage", stage, "--quiet"];
+            if !shard.is_empty() {
+                args.extend(["--shard", shard]);
+            }
+            run(port, &args)?;
+        }
+    }
+    let got = dir.path().join("got");
+    download_all(port, "out", &got)?;
+    for stage in ["RAW", "CLEANED", "DEDUP", "SELECTED"] {
+        let expected = output_files(&dir.path().join("out").join(stage))?;
+        let stored = output_files(&got.join(stage))?;
+        ensure!(
+            expected.keys().collect::<Vec<_>>() == stored.keys().collect::<Vec<_>>(),
+            "{stage}: other files in the store: {:?} vs {:?}",
+            stored.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>()
+        );
+        for (name, bytes) in &expected {
+            ensure!(stored[name] == *bytes, "{stage}/{name} differs");
+        }
+        ensure!(
+            got.join(stage).join("lineage.json").is_file(),
+            "{stage}: no lineage.json in the store"
+        );
+    }
+    let stats = |d: &Path| -> Result<Value> {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(d.join("stats.json"))?)?;
+        Ok(serde_json::json!([
+            v["docs_in"],
+            v["kept"],
+            v["dropped"],
+            v["errors"]
+        ]))
+    };
+    for stage in ["DEDUP", "SELECTED"] {
+        ensure!(
+            stats(&got.join(stage))? == stats(&dir.path().join("out").join(stage))?,
+            "{stage}: stats.json counts differ"
+        );
+    }
+    drop(server);
+    Ok(())
+}
+
+/// `tokenize` into the store: two encode tasks, then the write, give the local indexed dataset.
+#[test]
+fn token_ids_written_into_an_object_store_are_the_local_ones() -> Result<()> {
+    let server = start_s3rver()?;
+    let port = server.port;
+    let dir = tempfile::tempdir()?;
+    let web = read_jsonl(&shared_data("web/dev.jsonl.gz"))?;
+    let lines: Vec<String> = web.iter().map(Value::to_string).collect();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input)?;
+    std::fs::write(input.join("a.jsonl"), lines[..200].join("\n") + "\n")?;
+    std::fs::write(input.join("b.jsonl"), lines[200..].join("\n") + "\n")?;
+    let tokenizer = shared_data("tokenizers/gpt-neox-20b-pii-special/tokenizer.json");
+    let config = dir.path().join("t.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[tokenize]\ntokenizer = {:?}\nshard_tokens = 200000\n",
+            tokenizer.display().to_string()
+        ),
+    )?;
+    let (c, i) = (
+        config.to_str().context("utf-8")?,
+        input.to_str().context("utf-8")?,
+    );
+    let local = dir.path().join("local");
+    let l = local.to_str().context("utf-8")?;
+    run(
+        port,
+        &["tokenize", c, "--input", i, "--output", l, "--quiet"],
+    )?;
+    let out = "s3://tamis/tokens";
+    for shard in ["1/2", "0/2"] {
+        run(
+            port,
+            &[
+                "tokenize", c, "--input", i, "--output", out, "--shard", shard, "--quiet",
+            ],
+        )?;
+    }
+    run(
+        port,
+        &["tokenize", c, "--input", i, "--output", out, "--quiet"],
+    )?;
+    let got = dir.path().join("got");
+    download_all(port, "tokens", &got)?;
+    let (expected, stored) = (output_files(&local)?, output_files(&got)?);
+    ensure!(
+        expected.keys().any(|k| k.ends_with(".bin")) && expected == stored,
+        "the store's token files differ: {:?} vs {:?}",
+        stored.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    drop(server);
+    Ok(())
+}
+
+/// `format` into the store: GSM8K as instruction records with splits, the local files byte for byte.
+#[test]
+fn training_records_written_into_an_object_store_are_the_local_ones() -> Result<()> {
+    let server = start_s3rver()?;
+    let port = server.port;
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("f.toml");
+    std::fs::write(
+        &config,
+        "[format]\nkind = \"instruction\"\neos_token = \"</s>\"\n\
+         [format.fields]\ninstruction = { constant = \"Solve the problem.\" }\ninput = \"question\"\noutput = \"answer\"\n\
+         [format.splits]\ntrain = 0.8\nvalidation = 0.1\ntest = 0.1\n",
+    )?;
+    let gsm8k = shared_data("benchmarks/gsm8k_test.jsonl.gz");
+    let (c, g) = (
+        config.to_str().context("utf-8")?,
+        gsm8k.to_str().context("utf-8")?,
+    );
+    let local = dir.path().join("local");
+    let l = local.to_str().context("utf-8")?;
+    let size = ["--shard-size", "300", "--quiet"];
+    let mut args = vec!["format", c, "--input", g, "--output", l];
+    args.extend(size);
+    run(port, &args)?;
+    let mut args = vec![
+        "format",
+        c,
+        "--input",
+        g,
+        "--output",
+        "s3://tamis/formatted",
+    ];
+    args.extend(size);
+    run(port, &args)?;
+    let got = dir.path().join("got");
+    download_all(port, "formatted", &got)?;
+    let (expected, stored) = (output_files(&local)?, output_files(&got)?);
+    ensure!(
+        expected.len() >= 3 && expected == stored,
+        "the store's records differ: {:?} vs {:?}",
+        stored.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    drop(server);
+    Ok(())
+}
