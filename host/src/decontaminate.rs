@@ -34,8 +34,6 @@ pub struct Plan {
     /// This task's share of every file's shards, or the whole job.
     pub shard: Shard,
     pub quiet: bool,
-    /// The object store the output goes to (`output` is then its local staging folder).
-    pub mirror: Option<crate::remote::Mirror>,
 }
 
 /// One contaminated document, as listed in `report.jsonl`.
@@ -269,7 +267,7 @@ pub fn decontaminate(config: &Config, fields: &Fields, plan: &Plan) -> Result<Re
         share: plan.shard,
         root: plan.output.clone(),
         quiet: plan.quiet,
-        mirror: plan.mirror.as_ref(),
+        mirror: crate::remote::mirror(),
     };
     let finished = job::drive(&scan_job, &job_plan)?;
     report.complete = true;
@@ -319,12 +317,6 @@ pub fn decontaminate(config: &Config, fields: &Fields, plan: &Plan) -> Result<Re
         &plan.output.join("stats.json"),
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
-    if let Some(mirror) = &plan.mirror {
-        mirror.push(&[
-            plan.output.join("report.jsonl"),
-            plan.output.join("stats.json"),
-        ])?;
-    }
     Ok(report)
 }
 

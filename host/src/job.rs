@@ -278,21 +278,25 @@ pub fn lock_output(dir: &Path, shard: Option<(usize, usize)>) -> Result<OutputLo
     }
 }
 
-/// The counts in a shard's done marker, if the shard is marked done.
-pub fn read_marker<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+/// A shard's done marker as written, if there is one (unverified: [`Reader::done`] checks its files).
+fn load_marker<T: DeserializeOwned>(path: &Path) -> Result<Option<Marker<T>>> {
     if !path.is_file() {
         return Ok(None);
     }
-    let marker: Marker<T> = serde_json::from_str(
-        &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-    )
-    .with_context(|| {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let marker = serde_json::from_str(&text).with_context(|| {
         format!(
-            "{} is corrupt; delete it to redo that shard",
+            "shard marker {} is corrupt; delete it to redo that shard",
             path.display()
         )
     })?;
-    Ok(Some(marker.stats))
+    Ok(Some(marker))
+}
+
+/// The counts in a shard's done marker, if the shard is marked done.
+pub fn read_marker<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    Ok(load_marker::<T>(path)?.map(|m| m.stats))
 }
 
 /// The counts of every shard of one input file, in order, once all of them are marked done (the marker
@@ -303,28 +307,16 @@ pub fn finished_file<T: DeserializeOwned>(
     marker: impl Fn(u64) -> PathBuf,
 ) -> Result<Option<Vec<T>>> {
     let mut shards = Vec::new();
-    let mut chunk = 0u64;
-    loop {
-        let path = marker(chunk);
-        if !path.is_file() {
+    for chunk in 0.. {
+        let Some(marker) = load_marker::<T>(&marker(chunk))? else {
             return Ok(None);
-        }
-        let marker: Marker<T> = serde_json::from_str(
-            &std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?,
-        )
-        .with_context(|| {
-            format!(
-                "{} is corrupt; delete it to redo that shard",
-                path.display()
-            )
-        })?;
+        };
         shards.push(marker.stats);
         if marker.last {
-            return Ok(Some(shards));
+            break;
         }
-        chunk += 1;
     }
+    Ok(Some(shards))
 }
 
 /// The xxh3-64 of a file's bytes, in hex.
@@ -481,19 +473,9 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
     fn done(&self, index: usize, chunk: u64) -> Result<Option<Marker<J::Tally>>> {
         let file = &self.plan.inputs[index];
         let path = self.job.output().marker_path(file, index, chunk);
-        if !path.is_file() {
+        let Some(marker) = load_marker::<J::Tally>(&path)? else {
             return Ok(None);
-        }
-        let marker: Marker<J::Tally> = serde_json::from_str(
-            &std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?,
-        )
-        .with_context(|| {
-            format!(
-                "shard marker {} is corrupt; delete it to redo the shard",
-                path.display()
-            )
-        })?;
+        };
         for (name, sum) in &marker.files {
             let output = self.plan.root.join(name);
             let intact = match self.plan.mirror {
@@ -567,7 +549,7 @@ impl<J: Job, F: FnMut() -> std::io::Result<()>> Reader<'_, '_, J, F> {
             let marker = if ours(chunk) {
                 self.done(index, chunk)?
             } else {
-                read_marker_whole(&self.job.output().marker_path(file, index, chunk))?
+                load_marker(&self.job.output().marker_path(file, index, chunk))?
             };
             let Some(marker) = marker else {
                 break;
@@ -687,30 +669,13 @@ enum Mode<T> {
     Other,
 }
 
-/// A marker as written, unverified (another task's shard, which that task verifies).
-fn read_marker_whole<T: DeserializeOwned>(path: &Path) -> Result<Option<Marker<T>>> {
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let marker = serde_json::from_str(
-        &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-    )
-    .with_context(|| {
-        format!(
-            "shard marker {} is corrupt; delete it to redo that shard",
-            path.display()
-        )
-    })?;
-    Ok(Some(marker))
-}
-
 /// The summed counts of every shard of every file of the plan, once all of them are marked done (by any
 /// task of a sharded job); `None` while one is missing. The task that finds its job complete writes the
 /// job's totals.
 pub fn job_totals<J: Job>(job: &J, plan: &Plan) -> Result<Option<J::Tally>> {
-    if let Some(mirror) = plan.mirror {
+    if plan.mirror.is_some() {
         // The other tasks' markers are in the store.
-        mirror.pull_bookkeeping()?;
+        crate::remote::refresh()?;
     }
     let mut total = job.tally();
     for &index in &plan.files {

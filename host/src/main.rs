@@ -630,13 +630,13 @@ fn resolve_inputs(
 fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
     let (config, source) = load_config(&args.config)?;
     let inputs = input::discover(&resolve_inputs(&args.input, None, &config, &args.config)?)?;
-    let output = match (&args.output, &config.io.output) {
-        (Some(out), _) => out.clone(),
-        (None, Some(out)) if remote::is_remote(out) => PathBuf::from(out),
-        (None, Some(out)) => args.config.parent().unwrap_or(Path::new(".")).join(out),
-        (None, None) => bail!("no output: give --output DIR or set io.output in the config"),
-    };
-    let (output, mirror, shown_output) = staged_output(output)?;
+    if args.output.is_none() && config.io.output.is_none() {
+        bail!("no output: give --output DIR or set io.output in the config");
+    }
+    let configured = config.io.output.as_deref().unwrap_or_default();
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    let output = work_output(output_of(&args.output, configured, base))?;
+    let shown_output = shown(&output);
     let workers = workers_of(args.job.workers, &config)?;
     if args.batch_size == 0 || args.shard_size == 0 {
         bail!("--batch-size and --shard-size must be at least 1");
@@ -658,7 +658,6 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
         max_record_bytes: args.job.max_record_bytes,
         shard,
         quiet: args.job.quiet,
-        mirror,
     };
     let _lock = job::lock_output(&output, task_lock(shard))?;
     job::handle_interrupts(&output, "run");
@@ -684,7 +683,6 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
             &read,
             args.engine.component.as_deref(),
         )?;
-        run::push(&plan, &[lineage::FILE_NAME])?;
     }
     eprint!("{}", report.stats.table(report.seconds));
     if !report.complete {
@@ -718,22 +716,6 @@ fn cmd_run(args: RunArgs) -> Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-/// An object store output: the job writes to a local staging folder, committed shard by shard to the store
-/// (`remote::Mirror`). Returns the folder to write to, the mirror, and the output as shown to the user.
-fn staged_output(output: PathBuf) -> Result<(PathBuf, Option<remote::Mirror>, String)> {
-    match output.to_str().filter(|o| remote::is_remote(o)) {
-        Some(url) => {
-            let mirror = remote::Mirror::open(url)?;
-            let shown = mirror.location.url("");
-            Ok((mirror.local.clone(), Some(mirror), shown))
-        }
-        None => {
-            let shown = output.display().to_string();
-            Ok((output, None, shown))
-        }
-    }
-}
-
 /// The output folder: the command line's, else the config's, relative to the config's folder unless it is
 /// an object store URL.
 fn output_of(cli: &Option<PathBuf>, configured: &str, base: &Path) -> PathBuf {
@@ -744,12 +726,21 @@ fn output_of(cli: &Option<PathBuf>, configured: &str, base: &Path) -> PathBuf {
     }
 }
 
-/// The folder a command in stages writes to: the output itself, or for an object store the local staging
-/// folder of its mirror (`remote::open_work_mirror`), pushed when the command ends.
+/// The folder a command writes to: the output itself, or for an object store the local staging folder of
+/// the command's mirror (`remote::open_mirror`): record shards are committed to the store as they finish,
+/// and the rest is pushed when the command ends.
 fn work_output(output: PathBuf) -> Result<PathBuf> {
     match output.to_str().filter(|o| remote::is_remote(o)) {
-        Some(url) => Ok(remote::open_work_mirror(url)?.local.clone()),
+        Some(url) => Ok(remote::open_mirror(url)?.local.clone()),
         None => Ok(output),
+    }
+}
+
+/// The output as the user named it: the store's URL for a staged remote output.
+fn shown(output: &Path) -> String {
+    match remote::mirror() {
+        Some(m) => m.location.url(""),
+        None => output.display().to_string(),
     }
 }
 
@@ -938,14 +929,8 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
     let own = Some(("decontaminate.input", config.decontaminate.input.as_slice()));
     let inputs = input::discover(&resolve_inputs(&args.input, own, &config, &args.config)?)?;
     let base = args.config.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let output = match &args.output {
-        Some(out) => out.clone(),
-        None if remote::is_remote(&config.decontaminate.output) => {
-            PathBuf::from(&config.decontaminate.output)
-        }
-        None => base.join(&config.decontaminate.output),
-    };
-    let (output, mirror, shown_output) = staged_output(output)?;
+    let output = work_output(output_of(&args.output, &config.decontaminate.output, &base))?;
+    let shown_output = shown(&output);
     let workers = workers_of(args.job.workers, &config)?;
     if args.shard_size == 0 {
         bail!("--shard-size must be at least 1");
@@ -974,7 +959,6 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
         shard_size: args.shard_size,
         shard,
         quiet: args.job.quiet,
-        mirror,
     };
     let report =
         decontaminate::decontaminate(&config, &record::Fields::from_io(&config.io), &plan)?;
@@ -987,9 +971,6 @@ fn cmd_decontaminate(args: DecontaminateArgs) -> Result<std::process::ExitCode> 
         return Ok(std::process::ExitCode::SUCCESS);
     }
     lineage::write(&output, "decontaminate", &config, &read)?;
-    if let Some(mirror) = &plan.mirror {
-        mirror.push(&[output.join(lineage::FILE_NAME)])?;
-    }
     eprintln!(
         "accounting ok: {} = {} kept + {} dropped + {} errors; {} contaminated{}; results in {}",
         report.docs_in,
@@ -1185,22 +1166,9 @@ fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
         sample::Stage::Merge => (shard::Shard::ALL, ""),
         _ => shard::Shard::resolve(args.shard)?,
     };
-    let out = if remote::is_remote(&config.sample.output) {
-        PathBuf::from(&config.sample.output)
-    } else {
-        base.join(&config.sample.output)
-    };
-    let (out, mirror, _) = staged_output(out)?;
+    let out = work_output(output_of(&None, &config.sample.output, base))?;
     let _lock = job::lock_output(&out, task_lock(shard))?;
-    if !sample::sample(
-        &config.sample,
-        base,
-        &out,
-        mirror.as_ref(),
-        args.stage,
-        shard,
-        args.quiet,
-    )? {
+    if !sample::sample(&config.sample, base, &out, args.stage, shard, args.quiet)? {
         if !args.quiet {
             eprintln!(
                 "tamis sample: this task's draws are done; the sources are merged once every file is drawn"
@@ -1217,9 +1185,6 @@ fn cmd_sample(args: SampleArgs) -> Result<std::process::ExitCode> {
         );
     }
     lineage::write(&out, "sample", &config, &read)?;
-    if let Some(m) = &mirror {
-        m.push(&[out.join(lineage::FILE_NAME)])?;
-    }
     Ok(std::process::ExitCode::SUCCESS)
 }
 

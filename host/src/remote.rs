@@ -289,9 +289,8 @@ pub struct Mirror {
 }
 
 impl Mirror {
-    /// A mirror of `url`, with a fresh staging folder holding the store's bookkeeping (`.tamis/`: the
-    /// job's manifest, every shard's done marker, the tasks' reports).
-    pub fn open(url: &str) -> Result<Self> {
+    /// A mirror of `url`, with a fresh staging folder holding the output's hidden folders ([`Mirror::pull`]).
+    fn open(url: &str) -> Result<Self> {
         let location = Location::parse(url)?;
         let local = staging_dir().join("out");
         std::fs::create_dir_all(&local).with_context(|| format!("creating {}", local.display()))?;
@@ -300,26 +299,18 @@ impl Mirror {
             local,
             synced: Mutex::new(HashMap::new()),
         };
-        mirror.pull_bookkeeping()?;
+        mirror.pull()?;
         Ok(mirror)
     }
 
-    /// Fetches every object under `.tamis/` (markers, manifest, task reports) into the staging folder.
-    pub fn pull_bookkeeping(&self) -> Result<()> {
-        self.pull(|relative| relative.starts_with(".tamis/"))
-    }
-
-    /// Fetches every object under a hidden folder (`.tamis/`, `.work/`): the bookkeeping and the work files
-    /// of a job in stages (dedup's signatures, buckets and clusters, select's scores and cut, tokenize's
+    /// Fetches every object under a hidden folder (`.tamis/`, `.work/`) that is not here yet: the job's
+    /// manifest, every shard's done marker, the tasks' reports, and the work files of a job in stages
+    /// (a sample's draws, dedup's signatures, buckets and clusters, select's scores and cut, tokenize's
     /// parts), which the next stage reads. Output records are not fetched.
-    pub fn pull_work(&self) -> Result<()> {
-        self.pull(|relative| relative.starts_with('.'))
-    }
-
-    fn pull(&self, wanted: impl Fn(&str) -> bool) -> Result<()> {
+    pub fn pull(&self) -> Result<()> {
         for object in self.location.list()? {
             let name = object.relative.as_str();
-            if !wanted(name) || is_lock(name) {
+            if !name.starts_with('.') || is_lock(name) {
                 continue;
             }
             let path = self.local.join(name);
@@ -412,31 +403,32 @@ fn is_lock(relative: &str) -> bool {
     relative.starts_with(".tamis/lock")
 }
 
-/// The mirror of a command in stages (dedup, select, tokenize, format) whose output is remote: its work
-/// folders are pulled when it starts, it is refreshed before a task checks whether the whole job is done,
-/// and whatever it wrote is pushed when it ends ([`finish_work`]).
-static WORK_MIRROR: OnceLock<Mirror> = OnceLock::new();
+/// The mirror of this command's output, when it is remote: one per command, opened before any work, so
+/// every part of the command (the job driver's shard commits, the checks for other tasks' work, the push
+/// at the end) goes through it. Its hidden folders are pulled when it opens and before a task checks
+/// whether the whole job is done ([`refresh`]); record shards are committed as they finish; whatever else
+/// the command wrote is pushed when it ends ([`finish_work`]).
+static MIRROR: OnceLock<Mirror> = OnceLock::new();
 
-/// Opens the mirror of a command in stages, pulls its work folders, and keeps it for [`refresh`] and
-/// [`finish_work`]. Returns the local staging folder to write to.
-pub fn open_work_mirror(url: &str) -> Result<&'static Mirror> {
+/// Opens this command's mirror of `url` and pulls its hidden folders. Returns it, for the local staging
+/// folder to write to.
+pub fn open_mirror(url: &str) -> Result<&'static Mirror> {
     let mirror = Mirror::open(url)?;
-    mirror.pull_work()?;
-    if WORK_MIRROR.set(mirror).is_err() {
+    if MIRROR.set(mirror).is_err() {
         bail!("one remote output per command");
     }
-    Ok(WORK_MIRROR.get().expect("set above"))
+    Ok(MIRROR.get().expect("set above"))
 }
 
-/// The mirror of this command in stages, if its output is remote.
-pub fn work_mirror() -> Option<&'static Mirror> {
-    WORK_MIRROR.get()
+/// This command's mirror, if its output is remote.
+pub fn mirror() -> Option<&'static Mirror> {
+    MIRROR.get()
 }
 
-/// Pulls the other tasks' work files and markers again, before a task checks whether every file is done.
+/// Pulls the other tasks' markers and work files again, before a task checks whether every file is done.
 pub fn refresh() -> Result<()> {
-    match WORK_MIRROR.get() {
-        Some(mirror) => mirror.pull_work(),
+    match MIRROR.get() {
+        Some(mirror) => mirror.pull(),
         None => Ok(()),
     }
 }
@@ -444,7 +436,7 @@ pub fn refresh() -> Result<()> {
 /// Pushes what the command wrote (called once it ends, whether it succeeded or not: finished shards are
 /// kept either way).
 pub fn finish_work() -> Result<usize> {
-    match WORK_MIRROR.get() {
+    match MIRROR.get() {
         Some(mirror) => mirror.push_changed(),
         None => Ok(0),
     }

@@ -29,8 +29,6 @@ pub struct RunPlan {
     /// This task's share of every file's shards (`--shard i/N`), or the whole job.
     pub shard: Shard,
     pub quiet: bool,
-    /// The object store the output goes to (`output` is then its local staging folder).
-    pub mirror: Option<crate::remote::Mirror>,
 }
 
 /// What a finished run reports.
@@ -184,7 +182,7 @@ pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<R
         share: plan.shard,
         root: plan.output.clone(),
         quiet: plan.quiet,
-        mirror: plan.mirror.as_ref(),
+        mirror: crate::remote::mirror(),
     };
     let finished = job::drive(&judge, &job_plan)?;
     let mut report = RunReport {
@@ -203,7 +201,6 @@ pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<R
             &plan.output.join("stats.json"),
             serde_json::to_string_pretty(&report)?.as_bytes(),
         )?;
-        push(plan, &["stats.json"])?;
         return Ok(report);
     }
     // One task of several: its share's report, then the job's totals once every task's shards are done.
@@ -217,7 +214,6 @@ pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<R
         &plan.output.join(&own),
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
-    push(plan, &[own.as_str()])?;
     let Some(total) = job::job_totals(&judge, &job_plan)? else {
         report.complete = false;
         return Ok(report);
@@ -247,17 +243,7 @@ pub fn run(config: &Config, factory: &EngineFactory, plan: &RunPlan) -> Result<R
         &plan.output.join("stats.json"),
         serde_json::to_string_pretty(&whole)?.as_bytes(),
     )?;
-    push(plan, &["stats.json"])?;
     Ok(whole)
-}
-
-/// Uploads files of the output (relative paths) when it is remote.
-pub fn push(plan: &RunPlan, relative: &[&str]) -> Result<()> {
-    if let Some(mirror) = &plan.mirror {
-        let files: Vec<PathBuf> = relative.iter().map(|r| plan.output.join(r)).collect();
-        mirror.push(&files)?;
-    }
-    Ok(())
 }
 
 fn check_manifest(config: &Config, plan: &RunPlan) -> Result<()> {
@@ -277,8 +263,7 @@ fn check_manifest(config: &Config, plan: &RunPlan) -> Result<()> {
         shard_size: plan.shard_size,
     };
     let path = plan.output.join(".tamis").join("run.json");
-    let new = !path.is_file();
-    let shown = match &plan.mirror {
+    let shown = match crate::remote::mirror() {
         Some(mirror) => mirror.location.url(""),
         None => plan.output.display().to_string(),
     };
@@ -287,9 +272,5 @@ fn check_manifest(config: &Config, plan: &RunPlan) -> Result<()> {
             "{shown} holds the results of a run with another config, other inputs (or inputs changed since) or \
                  another shard size; choose another --output, or delete it to start over"
         )
-    })?;
-    if new {
-        push(plan, &[".tamis/run.json"])?;
-    }
-    Ok(())
+    })
 }

@@ -61,7 +61,6 @@ pub fn sample(
     config: &SampleConfig,
     base: &Path,
     out: &Path,
-    mirror: Option<&crate::remote::Mirror>,
     stage: Stage,
     shard: Shard,
     quiet: bool,
@@ -81,10 +80,10 @@ pub fn sample(
         .iter()
         .map(|d| source_files(d, base))
         .collect::<Result<_>>()?;
-    let manifest = out.join(".tamis").join("sample").join("run.json");
-    let new = !manifest.is_file();
     bind(config, out, &sources)?;
-    // With an object store output, every file written here is uploaded once complete.
+    // With an object store output, each draw is uploaded once written (the task that merges looks for every
+    // draw in the store); the rest is pushed when the command ends.
+    let mirror = crate::remote::mirror();
     let push = |path: &Path| -> Result<()> {
         match mirror {
             Some(m) => m.push(&[path.to_path_buf()]),
@@ -99,9 +98,7 @@ pub fn sample(
                 None => false,
             })
     };
-    if new {
-        push(&manifest)?;
-    }
+
     if !quiet && stage != Stage::Draw && !shard.is_split() {
         eprintln!("{:<24} {:>10} {:>8}", "source", "count", "percent");
         for (d, c) in config.datasets.iter().zip(&counts) {
@@ -150,10 +147,8 @@ pub fn sample(
     if stage == Stage::Draw {
         return Ok(false);
     }
-    if let Some(m) = mirror {
-        // The other tasks' draws.
-        m.pull_bookkeeping()?;
-    }
+    // The other tasks' draws.
+    crate::remote::refresh()?;
     let mut complete = true;
     for (source, (files, &count)) in config.datasets.iter().zip(sources.iter().zip(&counts)) {
         let target = target(source);
@@ -184,7 +179,6 @@ pub fn sample(
         }
         let (chosen, seen) = merge(source, &parts, count)?;
         write_source(&target, source, config.target_samples, &chosen)?;
-        push(&target)?;
         if !quiet {
             eprintln!(
                 "{}: {} of {} records -> {}",

@@ -94,7 +94,7 @@ impl Plan {
             share: Shard::ALL,
             root,
             quiet: self.quiet,
-            mirror: crate::remote::work_mirror(),
+            mirror: crate::remote::mirror(),
         }
     }
 }

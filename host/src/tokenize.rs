@@ -538,7 +538,7 @@ pub fn tokenize(
             share: Shard::ALL,
             root: plan.output.clone(),
             quiet: plan.quiet,
-            mirror: crate::remote::work_mirror(),
+            mirror: crate::remote::mirror(),
         },
     )?;
     let encode_seconds = started.elapsed().as_secs_f64();

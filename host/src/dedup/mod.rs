@@ -97,7 +97,7 @@ impl DedupPlan {
             share: Shard::ALL,
             root,
             quiet: self.quiet,
-            mirror: crate::remote::work_mirror(),
+            mirror: crate::remote::mirror(),
         }
     }
 }

@@ -445,7 +445,7 @@ pub fn format(config: &Config, plan: &Plan) -> Result<(Report, Vec<PathBuf>)> {
             share: crate::shard::Shard::ALL,
             root: plan.output.clone(),
             quiet: plan.quiet,
-            mirror: crate::remote::work_mirror(),
+            mirror: crate::remote::mirror(),
         },
     )?;
     let report = Report {
